@@ -1,0 +1,118 @@
+"""Classify an item with a compiled RuleSet: find terms in folded text, score the rules, explain the verdict."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .rules import Rule, RuleSet
+from .text import SENTENCE_BREAK, strip_html, tokens
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    rule: str
+    count: int
+    weight: float
+    points: float
+    terms: list[str]
+
+
+@dataclass
+class Verdict:
+    relevant: bool
+    score: float
+    matches: list[str] = field(default_factory=list)  # "concept:term", sorted
+    explanation: list[RuleHit] = field(default_factory=list)
+
+    def explanation_dicts(self) -> list[dict]:
+        return [asdict(h) for h in self.explanation]
+
+    def describe(self, threshold: float) -> str:
+        """Human-readable account of how the score adds up."""
+        verdict = "RELEVANT" if self.relevant else "not relevant"
+        lines = [f"{verdict}: score {self.score:g} (threshold {threshold:g})"]
+        for h in self.explanation:
+            lines.append(f"  {h.points:+g}  {h.rule}: {h.count} x {h.weight:g}  [{', '.join(h.terms)}]")
+        if not self.explanation:
+            lines.append("  no rule fired" + ("" if self.matches else "; no term matched"))
+        if self.matches:
+            lines.append("  terms: " + ", ".join(self.matches))
+        return "\n".join(lines)
+
+
+# A hit: (word position, sentence number, concept, term as written)
+_Hit = tuple[int, int, str, str]
+
+
+def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
+    index = ruleset.index
+    found: dict[str, list[_Hit]] = {}
+    covered: dict[str, int] = {}  # concept -> first word position after its last match
+    pos = sent = 0
+    for i, tok in enumerate(toks):
+        if tok == SENTENCE_BREAK:
+            sent += 1
+            continue
+        entries = index.get(tok)
+        if entries:
+            for rest, concept, term in entries:  # longest phrases first
+                if pos < covered.get(concept, 0):
+                    continue  # inside a longer match of this concept ("assad" in "al assad")
+                if rest and tuple(toks[i + 1:i + 1 + len(rest)]) != rest:
+                    continue
+                found.setdefault(concept, []).append((pos, sent, concept, term))
+                covered[concept] = pos + 1 + len(rest)
+        pos += 1
+    return found
+
+
+def _count(rule: Rule, hits: dict[str, list[_Hit]], used: set[str]) -> int:
+    lists = [hits.get(c) for c in rule.concepts]
+    if not all(lists):
+        return 0
+    anchors, others = lists[0], lists[1:]
+    count = 0
+    for a in anchors:
+        partners = []
+        for lst in others:
+            if rule.sentence:
+                p = next((h for h in lst if h[1] == a[1]), None)
+            elif rule.within is not None:
+                p = next((h for h in lst if abs(h[0] - a[0]) <= rule.within), None)
+            else:
+                p = lst[0]
+            if p is None:
+                break
+            partners.append(p)
+        else:
+            count += 1
+            used.add(a[3])
+            used.update(p[3] for p in partners)
+    return count
+
+
+def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: str | None = None) -> Verdict:
+    """Score an item's title and text (HTML allowed) against the rules."""
+    title_toks = tokens(strip_html(title))
+    body = strip_html(summary)
+    if content:
+        body = f"{body} . {strip_html(content)}"
+    body_toks = tokens(body)
+    keys = ruleset.keys
+    # Most news matches no term at all: answer those without walking the tokens.
+    if keys.isdisjoint(title_toks) and keys.isdisjoint(body_toks):
+        return Verdict(False, 0.0)
+    by_field = {"title": _find(ruleset, title_toks), "body": _find(ruleset, body_toks)}
+    matches = sorted({f"{c}:{h[3]}" for hits in by_field.values() for c, lst in hits.items() for h in lst})
+    score = 0.0
+    explanation: list[RuleHit] = []
+    for rule in ruleset.rules:
+        fields = ("title", "body") if rule.field == "any" else (rule.field,)
+        used: set[str] = set()
+        count = sum(_count(rule, by_field[f], used) for f in fields)
+        if count:
+            points = rule.weight * min(count, rule.max_count)
+            score += points
+            explanation.append(RuleHit(rule.name, count, rule.weight, points, sorted(used)))
+    score = round(score, 3)
+    return Verdict(score >= ruleset.threshold, score, matches, explanation)

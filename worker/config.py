@@ -1,0 +1,194 @@
+"""Configuration: TOML file -> validated dataclasses. Every error names the file and the key."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = Path("config/newswatch.toml")
+CONFIG_ENV = "NEWSWATCH_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; str() is the one line to show the user."""
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    path: str = "db/newswatch.db"
+
+
+@dataclass(frozen=True)
+class FeedsConfig:
+    opml: str = "config/feeds.opml"
+
+
+@dataclass(frozen=True)
+class PollConfig:
+    interval_minutes: int = 15
+    concurrency: int = 16
+    timeout_seconds: float = 20.0
+    max_bytes: int = 10_000_000
+    user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    rules: str = "config/rules/turkey-syria.toml"
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    time: str = "07:00"
+    timezone: str = "Europe/Istanbul"
+    to: list[str] = field(default_factory=lambda: ["analyst@example.org"])
+    from_: str = "newswatch@example.org"
+    outbox: str = "db/outbox"
+    subject: str = "newswatch digest: {count} new items on Turkey–Syria relations"
+    send_empty: bool = False
+    max_items: int = 200
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password_env: str = "NEWSWATCH_SMTP_PASSWORD"
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    feeds: FeedsConfig = field(default_factory=FeedsConfig)
+    poll: PollConfig = field(default_factory=PollConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    source: str = "(built-in defaults)"
+
+    def smtp_password(self) -> str:
+        """The SMTP password, read from the environment variable that the config names."""
+        return os.environ.get(self.smtp.password_env, "") if self.smtp.password_env else ""
+
+
+_SECTION_TYPES = {"database": DatabaseConfig, "feeds": FeedsConfig, "poll": PollConfig,
+                  "classifier": ClassifierConfig, "digest": DigestConfig, "smtp": SmtpConfig}
+
+
+def _toml_key(name: str) -> str:
+    return "from" if name == "from_" else name
+
+
+def _check_type(value: Any, default: Any) -> str | None:
+    """None when value fits the type of the default, else the expected type's name."""
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "a boolean"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if isinstance(default, float):
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "a number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "a string"
+    if isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return None if ok else "a list of strings"
+    return None
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+            dict: "table"}.get(type(value), type(value).__name__)
+
+
+def parse_config(data: dict[str, Any], source: str) -> Config:
+    def err(key: str, msg: str) -> ConfigError:
+        return ConfigError(f"{source}: {key}: {msg}")
+
+    sections: dict[str, Any] = {}
+    for section, body in data.items():
+        if section not in _SECTION_TYPES:
+            raise err(f"[{section}]", f"unknown section (expected one of {', '.join(_SECTION_TYPES)})")
+        if not isinstance(body, dict):
+            raise err(f"[{section}]", "must be a table")
+        cls = _SECTION_TYPES[section]
+        defaults = cls()
+        known = {_toml_key(f.name): f.name for f in fields(cls)}
+        values = {}
+        for key, value in body.items():
+            if key not in known:
+                raise err(f"[{section}] {key}", f"unknown key (expected one of {', '.join(known)})")
+            expected = _check_type(value, getattr(defaults, known[key]))
+            if expected:
+                raise err(f"[{section}] {key}", f"must be {expected}, got {_type_name(value)}")
+            values[known[key]] = float(value) if isinstance(getattr(defaults, known[key]), float) else value
+        sections[section] = replace(defaults, **values)
+    cfg = Config(**sections, source=source)
+    _validate(cfg, err)
+    return cfg
+
+
+def _validate(cfg: Config, err) -> None:
+    p = cfg.poll
+    for key, value in (("interval_minutes", p.interval_minutes), ("concurrency", p.concurrency),
+                       ("max_bytes", p.max_bytes)):
+        if value < 1:
+            raise err(f"[poll] {key}", "must be at least 1")
+    if p.timeout_seconds <= 0:
+        raise err("[poll] timeout_seconds", "must be greater than 0")
+    d = cfg.digest
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", d.time):
+        raise err("[digest] time", f"must be HH:MM (24-hour), got {d.time!r}")
+    try:
+        zoneinfo.ZoneInfo(d.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise err("[digest] timezone", f"unknown time zone {d.timezone!r}") from None
+    for addr in d.to:
+        if "@" not in addr:
+            raise err("[digest] to", f"not an e-mail address: {addr!r}")
+    if "@" not in d.from_:
+        raise err("[digest] from", f"not an e-mail address: {d.from_!r}")
+    if d.max_items < 1:
+        raise err("[digest] max_items", "must be at least 1")
+    s = cfg.smtp
+    if s.security not in ("starttls", "ssl", "none"):
+        raise err("[smtp] security", f'must be "starttls", "ssl" or "none", got {s.security!r}')
+    if not 0 < s.port < 65536:
+        raise err("[smtp] port", "must be between 1 and 65535")
+
+
+def config_path(explicit: str | None) -> Path | None:
+    """The config file to read: named by the user (it must exist), else the default if present."""
+    named = explicit or os.environ.get(CONFIG_ENV)
+    if named:
+        return Path(named)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def load_config(explicit: str | None = None, db_path: str | None = None) -> Config:
+    """Read the config (explicit path, else $NEWSWATCH_CONFIG, else config/newswatch.toml, else defaults)."""
+    path = config_path(explicit)
+    if path is None:
+        cfg = Config()
+    else:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except OSError as e:
+            raise ConfigError(f"config file {path}: {e.strerror}") from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(f"{path}: invalid TOML: {e}") from None
+        cfg = parse_config(data, str(path))
+    if db_path:
+        cfg = replace(cfg, database=DatabaseConfig(path=db_path))
+    return cfg

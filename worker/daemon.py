@@ -1,0 +1,111 @@
+"""The daemon: an APScheduler BlockingScheduler that calls poll_cycle() and send_digest(), nothing else."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .config import Config
+from .feeds import read_opml
+from .pipeline import poll_cycle, send_digest
+from .rules import load_rules
+
+log = logging.getLogger("newswatch")
+
+DIGEST_GRACE_SECONDS = 6 * 3600  # a digest missed while the machine slept still goes out that morning
+
+
+class DaemonError(RuntimeError):
+    pass
+
+
+class DatabaseLock:
+    """An exclusive flock on DB.lock: one daemon per database, released by the OS if the process dies."""
+
+    def __init__(self, db_path: str):
+        self.path = Path(f"{db_path}.lock")
+        self.file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(self.path, "a+")  # noqa: SIM115 -- held open for the daemon's life: the lock
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            pid = f.read().strip() or "unknown"
+            f.close()
+            raise DaemonError(f"another newswatch daemon (pid {pid}) is already running on this database "
+                              f"({self.path.with_suffix('')}); stop it first") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        self.file = f
+
+    def release(self) -> None:
+        if self.file:
+            fcntl.flock(self.file, fcntl.LOCK_UN)
+            self.file.close()
+            self.file = None
+
+
+def run_daemon(cfg: Config) -> None:
+    """Run until SIGTERM or SIGINT; the first poll starts at once."""
+    # Fail at start, not at the first job, on rules or a feed list that cannot be read.
+    load_rules(cfg.classifier.rules)
+    read_opml(cfg.feeds.opml)
+    lock = DatabaseLock(cfg.database.path)
+    lock.acquire()
+    stop = threading.Event()
+    tz = ZoneInfo(cfg.digest.timezone)
+    scheduler = BlockingScheduler(timezone=tz, job_defaults={"coalesce": True, "max_instances": 1})
+
+    def poll_job() -> None:
+        # Rules are re-read each cycle so an edited rules file takes effect without a restart.
+        log.info("poll: %s", poll_cycle(cfg, stop=stop).line())
+
+    def digest_job() -> None:
+        log.info("%s", send_digest(cfg).line())
+
+    def on_error(event: JobExecutionEvent) -> None:
+        log.error("job %s failed: %s", event.job_id, event.exception)
+
+    interval = cfg.poll.interval_minutes
+    hour, minute = (int(x) for x in cfg.digest.time.split(":"))
+    scheduler.add_job(poll_job, IntervalTrigger(minutes=interval, timezone=tz), id="poll",
+                      next_run_time=datetime.now(tz), misfire_grace_time=interval * 60)
+    scheduler.add_job(digest_job, CronTrigger(hour=hour, minute=minute, timezone=tz), id="digest",
+                      misfire_grace_time=DIGEST_GRACE_SECONDS)
+    scheduler.add_listener(on_error, EVENT_JOB_ERROR)
+
+    def on_signal(signum: int, _frame) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info("newswatch daemon started: polling every %d min, digest daily at %s %s, database %s",
+             interval, cfg.digest.time, cfg.digest.timezone, cfg.database.path)
+    try:
+        scheduler.start()
+    finally:
+        # The running job sees `stop` and ends within a second; wait for it so no transaction is cut.
+        for t in threading.enumerate():
+            if t.name.startswith("ThreadPoolExecutor") and t is not threading.current_thread():
+                t.join(timeout=5)
+        lock.release()
+        log.info("newswatch daemon stopped")

@@ -1,0 +1,93 @@
+"""Deliver stage: a digest as a multipart e-mail, through SMTP or into the outbox folder.
+
+Delivery bookkeeping (what counts as sent) belongs to the caller and the store: this module only
+sends, and raises DeliveryError when it could not.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from .config import Config
+from .store import utcnow
+
+
+class DeliveryError(RuntimeError):
+    pass
+
+
+def new_message_id(sender: str) -> str:
+    domain = sender.rsplit("@", 1)[-1] or "newswatch.invalid"
+    return make_msgid(idstring="newswatch-digest", domain=domain)
+
+
+def build_message(cfg: Config, subject: str, text: str, html: str, message_id: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = cfg.digest.from_
+    msg["To"] = ", ".join(cfg.digest.to)
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = message_id
+    msg["X-Newswatch"] = "digest"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def send(msg: EmailMessage, cfg: Config, name: str) -> tuple[str, str | None]:
+    """Send through SMTP if [smtp] host is set, else write NAME.eml into the outbox.
+
+    Returns (transport, outbox path or None).
+    """
+    if cfg.smtp.host:
+        send_smtp(msg, cfg)
+        return "smtp", None
+    return "outbox", str(write_outbox(msg, Path(cfg.digest.outbox), name))
+
+
+def send_smtp(msg: EmailMessage, cfg: Config) -> None:
+    s = cfg.smtp
+    try:
+        if s.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds,
+                                                    context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        with client:
+            if s.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if s.username:
+                client.login(s.username, cfg.smtp_password())
+            refused = client.send_message(msg)
+            if refused:
+                raise DeliveryError(f"SMTP server refused recipients: {', '.join(refused)}")
+    except smtplib.SMTPResponseException as e:
+        err = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+        raise DeliveryError(f"SMTP {s.host}:{s.port} answered {e.smtp_code} {err}") from None
+    except smtplib.SMTPException as e:
+        raise DeliveryError(f"SMTP {s.host}:{s.port}: {e}") from None
+    except TimeoutError:
+        raise DeliveryError(f"SMTP {s.host}:{s.port}: timed out") from None
+    except (OSError, ssl.SSLError) as e:
+        raise DeliveryError(f"SMTP {s.host}:{s.port}: {e.strerror or e}") from None
+
+
+def write_outbox(msg: EmailMessage, outbox: Path, name: str) -> Path:
+    """Write atomically; the same name is rewritten, so a retried digest never makes a second file."""
+    try:
+        outbox.mkdir(parents=True, exist_ok=True)
+        path = outbox / f"{name}.eml"
+        tmp = outbox / f".{name}.eml.tmp"
+        with open(tmp, "wb") as f:
+            f.write(msg.as_bytes())
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    except OSError as e:
+        raise DeliveryError(f"outbox {outbox}: {e.strerror or e}") from None
+    return path

@@ -1,0 +1,180 @@
+"""The two units of work the daemon schedules and the CLI runs: poll_cycle() and send_digest().
+
+Each wires the stages together with plain data: fetch -> parse -> classify -> store, and
+store -> digest -> deliver -> store.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from .classify import classify
+from .config import Config
+from .deliver import DeliveryError, build_message, new_message_id, send
+from .digest import group_stories, render_html, render_text
+from .feeds import read_opml
+from .fetch import Fetcher, FetchResult
+from .parse import parse_feed
+from .rules import RuleSet, load_rules
+from .store import DigestRecord, FeedState, NewItem, Store, StoredItem, backoff_after, utcnow
+
+log = logging.getLogger("newswatch")
+
+
+@dataclass
+class PollSummary:
+    feeds: int = 0
+    new_items: int = 0
+    relevant: int = 0
+    errors: int = 0
+    not_modified: int = 0
+    error_feeds: list[tuple[str, str]] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"polled {self.feeds} feeds: {self.new_items} new items, {self.relevant} relevant, "
+                f"{self.errors} errors ({self.not_modified} not modified)")
+
+
+@dataclass
+class DigestSummary:
+    digests_sent: int = 0
+    items_delivered: int = 0
+    errors: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    preview: str | None = None
+
+    def line(self) -> str:
+        if self.errors:
+            return (f"digest: delivery failed, items kept for the next run: {self.errors[-1]}"
+                    + (f" ({self.digests_sent} delivered before that)" if self.digests_sent else ""))
+        if not self.digests_sent:
+            return "digest: nothing new to deliver"
+        where = f" -> {', '.join(self.paths)}" if self.paths else ""
+        return f"digest: delivered {self.items_delivered} items in {self.digests_sent} e-mail(s){where}"
+
+
+def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | None = None,
+               ruleset: RuleSet | None = None) -> PollSummary:
+    """Poll the feeds that are due (all active ones with all_feeds) and store what is new."""
+    ruleset = ruleset or load_rules(cfg.classifier.rules)
+    feed_list = read_opml(cfg.feeds.opml)
+    summary = PollSummary()
+    interval = timedelta(minutes=cfg.poll.interval_minutes)
+    with Store(cfg.database.path) as store:
+        store.sync_feeds((f.url, f.title) for f in feed_list)
+        due = store.due_feeds(all_feeds=all_feeds)
+        fetcher = Fetcher(cfg.poll)
+        # Fetches run in threads; parse, classify and store happen here, one feed at a time, so the
+        # store has one writer and a feed's items land in one transaction.
+        pool = ThreadPoolExecutor(max_workers=cfg.poll.concurrency, thread_name_prefix="fetch")
+        pending: dict[Future[FetchResult], FeedState] = {
+            pool.submit(fetcher.fetch, f.url, f.etag, f.last_modified): f for f in due}
+        try:
+            while pending:
+                if stop is not None and stop.is_set():
+                    break
+                done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    feed = pending.pop(fut)
+                    _store_result(store, ruleset, feed, fut.result(), interval, summary)
+        finally:
+            # On stop, do not wait for fetches in flight: they are bounded by the fetch deadline and
+            # their feeds, never stored, are simply due again next time.
+            pool.shutdown(wait=not pending, cancel_futures=True)
+            fetcher.close()
+    return summary
+
+
+def _store_result(store: Store, ruleset: RuleSet, feed: FeedState, result: FetchResult,
+                  interval: timedelta, summary: PollSummary) -> None:
+    summary.feeds += 1
+    now = utcnow()
+    if result.status == "not_modified":
+        summary.not_modified += 1
+        store.record_poll(feed, status="not_modified", http_status=result.http_status, error=None,
+                          next_poll=now + interval, etag=result.etag, last_modified=result.last_modified)
+        return
+    error = result.error
+    parsed = None
+    if result.status == "ok":
+        parsed = parse_feed(result.body or b"", result.final_url or feed.url, result.content_type)
+        error = parsed.error
+    if error or parsed is None:
+        summary.errors += 1
+        summary.error_feeds.append((feed.url, error or "unknown error"))
+        log.warning("feed %s: %s", feed.url, error)
+        store.record_poll(feed, status="error", http_status=result.http_status, error=error,
+                          next_poll=now + backoff_after(feed.error_count, interval))
+        return
+    items = []
+    for it in parsed.items:
+        v = classify(ruleset, it.title, it.summary, it.content)
+        items.append(NewItem(it.dedup_key(), it.guid, it.link, it.title, it.summary, it.published, it.lang,
+                             it.content_hash, v.score, v.relevant, v.matches, v.explanation_dicts()))
+    new, relevant = store.record_poll(
+        feed, status="warning" if parsed.warning else "ok", http_status=result.http_status,
+        error=parsed.warning, next_poll=now + interval, etag=result.etag,
+        last_modified=result.last_modified, title=None if feed.title else parsed.title, items=items)
+    summary.new_items += new
+    summary.relevant += relevant
+
+
+def _subject(cfg: Config, count: int) -> str:
+    return cfg.digest.subject.replace("{count}", str(count))
+
+
+def _render(cfg: Config, items: list[StoredItem]) -> tuple[str, str, str]:
+    tz = ZoneInfo(cfg.digest.timezone)
+    stories = group_stories(items)
+    subject = _subject(cfg, len(items))
+    return subject, render_text(stories, tz, subject), render_html(stories, tz, subject)
+
+
+def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> DigestSummary:
+    """Deliver every relevant item not yet delivered; with dry_run, only render the preview.
+
+    Bookkeeping: a digest and its items are recorded before sending; they are marked delivered only
+    after the SMTP server (or the outbox) accepted the message. A digest that failed is retried with
+    the same items and the same Message-ID before anything new is sent.
+    """
+    summary = DigestSummary()
+    with Store(cfg.database.path) as store:
+        if dry_run:
+            items = [i for d in store.unsent_digests() for i in store.items_by_id(d.item_ids)]
+            items += store.undelivered_relevant(cfg.digest.max_items)
+            _, text, html = _render(cfg, items)
+            summary.preview = html if fmt == "html" else text
+            return summary
+        for record in store.unsent_digests():
+            if not _deliver(cfg, store, record, summary):
+                return summary
+        items = store.undelivered_relevant(cfg.digest.max_items)
+        if not items and not cfg.digest.send_empty:
+            return summary
+        record = store.create_digest([i.id for i in items], new_message_id(cfg.digest.from_))
+        _deliver(cfg, store, record, summary)
+    return summary
+
+
+def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSummary) -> bool:
+    items = store.items_by_id(record.item_ids)
+    subject, text, html = _render(cfg, items)
+    msg = build_message(cfg, subject, text, html, record.message_id)
+    try:
+        transport, path = send(msg, cfg, f"digest-{record.id:06d}")
+    except DeliveryError as e:
+        store.digest_failed(record.id, str(e))
+        summary.errors.append(str(e))
+        log.error("digest %d: %s", record.id, e)
+        return False
+    store.digest_sent(record.id, transport, path)
+    summary.digests_sent += 1
+    summary.items_delivered += len(items)
+    if path:
+        summary.paths.append(path)
+    return True

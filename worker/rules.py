@@ -1,0 +1,228 @@
+"""The rules file: format, loading with errors that name the line and key, and compilation to a term index.
+
+A rules file (TOML) has concept groups of terms and weighted rules over them:
+
+    threshold = 6.0          # an item is relevant when its score reaches this
+    window = 30              # default co-occurrence window, in words
+
+    [concepts.turkey]
+    terms = ["turkey", "türkiye", "erdoğan", "suriye{,li,liler}", "normaliz*", "تركيا"]
+
+    [[rules]]
+    name = "relation"
+    all = ["turkey", "syria", "relation"]   # every concept must occur ...
+    within = 30                              # ... within 30 words ("sentence", or "item" for anywhere)
+    in = "any"                               # "title", "body" or "any"
+    weight = 3.0                             # points per co-occurrence (negative lowers the score)
+    max_count = 3                            # at most this many co-occurrences count
+
+Term syntax, all matched on folded text (case, Turkish dotted/dotless i, diacritics and Arabic letter
+forms unified; see text.fold): a word; a phrase of several words; `{a,b}` alternatives
+(`suriye{,li,liler}` is suriye, suriyeli, suriyeliler); a trailing `*` adds the common English,
+Turkish and Arabic endings in ENDINGS. Arabic-script terms also match with the attached article
+and prepositions (ال، و، ف، ب، ل، ك), so `سوريا` matches `وسوريا` and `لسوريا`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .text import fold
+
+ENDINGS = (
+    # English
+    "s", "es", "e", "ed", "d", "ing", "ation", "ations", "er", "ers", "n", "ns",
+    # Turkish (after folding: ı->i, ş->s, ğ->g ...)
+    "li", "lu", "ler", "lar", "leri", "lari", "lerin", "larin", "liler", "lular", "lilerin", "lularin",
+    "lilere", "lulara", "ye", "ya", "a", "i", "u", "de", "da", "den", "dan", "te", "ta", "ten", "tan",
+    "nin", "nun", "in", "un", "yi", "yu", "yle", "yla", "le", "la", "ki", "deki", "daki",
+    # Arabic (folded: ة->ه)
+    "ه", "ها", "ين", "ون", "يه", "يين", "يون", "ات", "ان", "هم", "ي",
+)
+ARABIC_PREFIXES = ("", "ال", "و", "وال", "ف", "فال", "ب", "بال", "ل", "لل", "ك", "كال", "وب", "وبال",
+                   "ول", "ولل", "فب", "فل")
+_ARABIC_RE = re.compile(r"[\u0600-\u06FF]")
+_BRACES_RE = re.compile(r"\{([^{}]*)\}")
+
+FIELDS = ("title", "body", "any")
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used; the message names the file, line and key."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    concepts: tuple[str, ...]
+    within: int | None  # words; None with sentence=False means anywhere in the field
+    sentence: bool
+    field: str
+    weight: float
+    max_count: int
+    description: str = ""
+
+
+@dataclass
+class RuleSet:
+    path: str
+    threshold: float
+    concepts: dict[str, list[str]]
+    rules: list[Rule]
+    # folded first token -> [(remaining folded tokens, concept, term as written)]
+    index: dict[str, list[tuple[tuple[str, ...], str, str]]] = field(default_factory=dict)
+    keys: frozenset[str] = frozenset()
+
+
+def expand_term(term: str) -> list[tuple[str, ...]]:
+    """Every folded token sequence a term stands for."""
+    variants = [""]
+    pos = 0
+    for m in _BRACES_RE.finditer(term):
+        variants = [v + term[pos:m.start()] + alt for v in variants for alt in m.group(1).split(",")]
+        pos = m.end()
+    variants = [v + term[pos:] for v in variants]
+    out: list[tuple[str, ...]] = []
+    for v in variants:
+        star = v.endswith("*")
+        words = fold(v.rstrip("*")).split()
+        if not words:
+            continue
+        lasts = [words[-1]] + ([words[-1] + e for e in ENDINGS] if star else [])
+        for last in lasts:
+            seq = words[:-1] + [last]
+            if _ARABIC_RE.search(seq[0]):
+                base = seq[0][2:] if seq[0].startswith("ال") and len(seq[0]) > 4 else seq[0]
+                out.extend((p + base, *seq[1:]) for p in ARABIC_PREFIXES)
+            else:
+                out.append(tuple(seq))
+    return list(dict.fromkeys(out))
+
+
+def _line_of(source: str, table: str | None, key: str) -> int | None:
+    """Best-effort line number of `key` inside `[table]` (tomllib reports none for valid TOML)."""
+    current: str | None = None
+    for n, line in enumerate(source.splitlines(), 1):
+        s = line.strip()
+        if s.startswith("["):
+            current = s.strip("[] ")
+            continue
+        if current == table and re.match(rf"{re.escape(key)}\s*=", s):
+            return n
+    return None
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulesError(f"rules file not found: {path}") from None
+    except OSError as e:
+        raise RulesError(f"rules file {path}: {e.strerror}") from None
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as e:
+        raise RulesError(f"rules file {path}: invalid TOML: {e}") from None
+    return parse_rules(data, str(path), source)
+
+
+def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
+    def fail(table: str | None, key: str, msg: str, item: int | None = None) -> RulesError:
+        line = _line_of(source, table, key) if item is None else None
+        where = f"line {line}: " if line else ""
+        name = f"[{table}] {key}" if table else key
+        if item is not None:
+            name = f"[[rules]] #{item + 1} {key}"
+        return RulesError(f"rules file {path}: {where}{name}: {msg}")
+
+    allowed_top = {"name", "description", "threshold", "window", "concepts", "rules"}
+    for key in data:
+        if key not in allowed_top:
+            raise fail(None, key, f"unknown key (expected one of {', '.join(sorted(allowed_top))})")
+    threshold = data.get("threshold")
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        raise fail(None, "threshold", "required, a number")
+    window = data.get("window", 30)
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+        raise fail(None, "window", "must be a positive integer (words)")
+
+    concepts: dict[str, list[str]] = {}
+    raw_concepts = data.get("concepts")
+    if not isinstance(raw_concepts, dict) or not raw_concepts:
+        raise fail(None, "concepts", "required: at least one [concepts.NAME] table")
+    for cname, body in raw_concepts.items():
+        table = f"concepts.{cname}"
+        if not isinstance(body, dict):
+            raise fail(None, cname, "a concept must be a table with `terms`")
+        for key in body:
+            if key not in ("terms", "description"):
+                raise fail(table, key, "unknown key (expected terms, description)")
+        terms = body.get("terms")
+        if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
+            raise fail(table, "terms", "must be a list of non-empty strings")
+        concepts[cname] = terms
+
+    rules: list[Rule] = []
+    raw_rules = data.get("rules")
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise fail(None, "rules", "required: at least one [[rules]] table")
+    rule_keys = {"name", "description", "all", "within", "in", "weight", "max_count"}
+    for i, r in enumerate(raw_rules):
+        for key in r:
+            if key not in rule_keys:
+                raise fail(None, key, f"unknown key (expected one of {', '.join(sorted(rule_keys))})", i)
+        name = r.get("name", f"rule-{i + 1}")
+        names = r.get("all")
+        if isinstance(names, str):
+            names = [names]
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise fail(None, "all", "must be a list of concept names", i)
+        for n in names:
+            if n not in concepts:
+                raise fail(None, "all", f"unknown concept {n!r}", i)
+        within = r.get("within", window if len(names) > 1 else "item")
+        sentence = within == "sentence"
+        if within in ("sentence", "item"):
+            within_words = None
+        elif isinstance(within, int) and not isinstance(within, bool) and within > 0:
+            within_words = within
+        else:
+            raise fail(None, "within", 'must be a number of words, "sentence" or "item"', i)
+        fld = r.get("in", "any")
+        if fld not in FIELDS:
+            raise fail(None, "in", f"must be one of {', '.join(FIELDS)}", i)
+        weight = r.get("weight")
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool):
+            raise fail(None, "weight", "required, a number", i)
+        max_count = r.get("max_count", 1)
+        if not isinstance(max_count, int) or isinstance(max_count, bool) or max_count < 1:
+            raise fail(None, "max_count", "must be a positive integer", i)
+        rules.append(Rule(str(name), tuple(names), within_words, sentence, fld, float(weight), max_count,
+                          str(r.get("description", ""))))
+
+    ruleset = RuleSet(path, float(threshold), concepts, rules)
+    index: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
+    seen: set[tuple[tuple[str, ...], str]] = set()
+    for cname, terms in concepts.items():
+        for term in terms:
+            for seq in expand_term(term):
+                # "erdogan" and "erdoğan" fold to the same tokens: one entry, credited to the first.
+                if (seq, cname) not in seen:
+                    seen.add((seq, cname))
+                    index.setdefault(seq[0], []).append((seq[1:], cname, term))
+    # Longest phrases first, so "foreign minister" is tried before "foreign".
+    for entries in index.values():
+        entries.sort(key=lambda e: -len(e[0]))
+    ruleset.index = index
+    ruleset.keys = frozenset(index)
+    return ruleset
+
+
+def all_terms(ruleset: RuleSet) -> list[tuple[str, str]]:
+    """(concept, term) pairs as written, for listings."""
+    return list(itertools.chain.from_iterable(((c, t) for t in ts) for c, ts in ruleset.concepts.items()))

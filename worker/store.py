@@ -1,0 +1,358 @@
+"""Store stage: the only module that speaks SQL.
+
+SQLite through sqlite-utils, WAL mode. Tables people query (names are a public contract):
+  feeds    one row per feed, keyed by url: HTTP validators and health
+  items    one row per stored item, with its verdict; FTS5 index items_fts on title and summary
+  digests  one row per digest; items.digest_id / items.delivered_at hold each item's delivery state
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Self
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class FeedState:
+    id: int
+    url: str
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+
+
+@dataclass
+class NewItem:
+    """An item with its verdict, ready to store."""
+    dedup_key: str
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str
+    published: str | None
+    lang: str | None
+    content_hash: str
+    score: float
+    relevant: bool
+    matches: list[str]
+    explanation: list[dict]
+
+
+@dataclass
+class StoredItem:
+    id: int
+    feed_id: int
+    feed_title: str | None
+    feed_url: str
+    title: str
+    summary: str
+    link: str | None
+    published: str | None
+    fetched: str
+    lang: str | None
+    score: float
+    relevant: bool
+    matches: list[str]
+    explanation: list[dict]
+
+
+@dataclass
+class DigestRecord:
+    id: int
+    message_id: str
+    status: str
+    attempts: int
+    item_ids: list[int]
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS feeds (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    title TEXT,
+    site_url TEXT,
+    active INTEGER NOT NULL DEFAULT 1,
+    etag TEXT,
+    last_modified TEXT,
+    last_status TEXT,            -- ok | not_modified | warning | error
+    http_status INTEGER,
+    error_count INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_polled_at TEXT,
+    last_success_at TEXT,
+    next_poll_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS digests (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL,        -- pending | sent
+    item_count INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_attempt_at TEXT,
+    sent_at TEXT,
+    transport TEXT,              -- smtp | outbox
+    outbox_path TEXT
+);
+CREATE TABLE IF NOT EXISTS items (
+    id INTEGER PRIMARY KEY,
+    feed_id INTEGER NOT NULL REFERENCES feeds(id),
+    dedup_key TEXT NOT NULL,
+    guid TEXT,
+    link TEXT,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    published_at TEXT,
+    fetched_at TEXT NOT NULL,
+    lang TEXT,
+    content_hash TEXT NOT NULL,
+    score REAL NOT NULL,
+    relevant INTEGER NOT NULL,
+    matches TEXT NOT NULL,       -- JSON list of "concept:term"
+    explanation TEXT NOT NULL,   -- JSON list of {rule, count, weight, points, terms}
+    digest_id INTEGER REFERENCES digests(id),
+    delivered_at TEXT,
+    UNIQUE (feed_id, dedup_key)
+);
+CREATE INDEX IF NOT EXISTS items_feed_guid ON items (feed_id, guid);
+CREATE INDEX IF NOT EXISTS items_feed_link ON items (feed_id, link);
+CREATE INDEX IF NOT EXISTS items_feed_hash ON items (feed_id, content_hash);
+CREATE INDEX IF NOT EXISTS items_pending ON items (relevant, digest_id);
+CREATE INDEX IF NOT EXISTS items_published ON items (published_at);
+"""
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit connection: every write goes through transaction(), which says BEGIN IMMEDIATE
+            # itself, so that sqlite-utils helpers cannot commit half of a feed's work.
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=BUSY_TIMEOUT_MS / 1000)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(f"cannot open database {self.path}: {e}") from None
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.enable_wal()
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise StoreError(f"database {self.path} is not usable: {e}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"database {self.path} has schema version {version}, newer than this "
+                             f"newswatch ({SCHEMA_VERSION}); upgrade newswatch")
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction() as c:
+            for statement in _DDL.split(";"):
+                if statement.strip():
+                    c.execute(statement)
+            c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if not self.db["items"].detect_fts():
+            # Configured through sqlite-utils (items_fts + triggers) so Datasette's search finds it.
+            self.db["items"].enable_fts(["title", "summary"], create_triggers=True, tokenize="unicode61")
+
+    # ---- feeds -------------------------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Iterable[tuple[str, str | None]]) -> None:
+        """Make the active feeds exactly those of the feed list (url, title); history is kept."""
+        now = iso(utcnow())
+        feeds = list(feeds)
+        urls = {url for url, _ in feeds}
+        with self.transaction() as c:
+            for url, title in feeds:
+                c.execute("INSERT INTO feeds (url, title, created_at) VALUES (?, ?, ?) "
+                          "ON CONFLICT(url) DO UPDATE SET active = 1, "
+                          "title = COALESCE(feeds.title, excluded.title)", (url, title, now))
+            for (url,) in c.execute("SELECT url FROM feeds WHERE active = 1").fetchall():
+                if url not in urls:
+                    c.execute("UPDATE feeds SET active = 0 WHERE url = ?", (url,))
+
+    def due_feeds(self, now: datetime | None = None, all_feeds: bool = False) -> list[FeedState]:
+        sql = "SELECT id, url, title, etag, last_modified, error_count FROM feeds WHERE active = 1"
+        args: tuple = ()
+        if not all_feeds:
+            sql += " AND (next_poll_at IS NULL OR next_poll_at <= ?)"
+            args = (iso(now or utcnow()),)
+        return [FeedState(*row) for row in self.conn.execute(sql + " ORDER BY id", args)]
+
+    def record_poll(self, feed: FeedState, *, status: str, http_status: int | None, error: str | None,
+                    next_poll: datetime, etag: str | None = None, last_modified: str | None = None,
+                    title: str | None = None, items: Iterable[NewItem] = ()) -> tuple[int, int]:
+        """Store a feed's new items and its new state in one transaction; returns (new, new relevant)."""
+        now = iso(utcnow())
+        new = relevant = 0
+        failed = status == "error"
+        with self.transaction() as c:
+            for item in items:
+                dup = c.execute(
+                    "SELECT 1 FROM items WHERE feed_id = ? AND (dedup_key = ? OR guid = ? OR link = ? "
+                    "OR content_hash = ?) LIMIT 1",
+                    (feed.id, item.dedup_key, item.guid, item.link, item.content_hash)).fetchone()
+                if dup:
+                    continue
+                c.execute(
+                    "INSERT INTO items (feed_id, dedup_key, guid, link, title, summary, published_at, "
+                    "fetched_at, lang, content_hash, score, relevant, matches, explanation) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (feed.id, item.dedup_key, item.guid, item.link, item.title, item.summary,
+                     item.published, now, item.lang, item.content_hash, item.score, int(item.relevant),
+                     json.dumps(item.matches, ensure_ascii=False),
+                     json.dumps(item.explanation, ensure_ascii=False)))
+                new += 1
+                relevant += int(item.relevant)
+            c.execute(
+                "UPDATE feeds SET last_status = ?, http_status = ?, last_polled_at = ?, next_poll_at = ?, "
+                "error_count = CASE WHEN ? THEN error_count + 1 ELSE 0 END, "
+                "last_error = CASE WHEN ? IS NOT NULL THEN ? ELSE last_error END, "
+                "last_success_at = CASE WHEN ? THEN last_success_at ELSE ? END, "
+                "etag = CASE WHEN ? THEN etag ELSE ? END, "
+                "last_modified = CASE WHEN ? THEN last_modified ELSE ? END, "
+                "title = COALESCE(?, title) WHERE id = ?",
+                (status, http_status, now, iso(next_poll), failed, error, error, failed, now,
+                 failed, etag, failed, last_modified, title, feed.id))
+        return new, relevant
+
+    def feed_health(self) -> list[dict]:
+        return [dict(r) for r in self.db.query(
+            "SELECT f.url, f.title, f.active, f.last_status, f.http_status, f.error_count, f.last_error, "
+            "f.last_polled_at, f.last_success_at, f.next_poll_at, "
+            "(SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id) AS items "
+            "FROM feeds f ORDER BY f.active DESC, f.url")]
+
+    # ---- items -------------------------------------------------------------------------------
+
+    def _items(self, where: str, args: tuple) -> list[StoredItem]:
+        rows = self.conn.execute(
+            "SELECT i.id, i.feed_id, f.title, f.url, i.title, i.summary, i.link, i.published_at, "
+            "i.fetched_at, i.lang, i.score, i.relevant, i.matches, i.explanation "
+            f"FROM items i JOIN feeds f ON f.id = i.feed_id WHERE {where}", args).fetchall()
+        return [StoredItem(*r[:11], bool(r[11]), json.loads(r[12]), json.loads(r[13])) for r in rows]
+
+    def undelivered_relevant(self, limit: int) -> list[StoredItem]:
+        """Relevant items in no digest yet, oldest first."""
+        return self._items("i.relevant = 1 AND i.digest_id IS NULL "
+                           "ORDER BY COALESCE(i.published_at, i.fetched_at), i.id LIMIT ?", (limit,))
+
+    def all_items(self) -> list[StoredItem]:
+        return self._items("1 = 1 ORDER BY i.id", ())
+
+    def items_by_id(self, ids: list[int]) -> list[StoredItem]:
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return self._items(f"i.id IN ({marks}) ORDER BY i.id", tuple(ids))
+
+    def search(self, query: str, limit: int = 20, relevant_only: bool = False) -> list[dict]:
+        where = "items.relevant = 1" if relevant_only else None
+        columns = ["id", "title", "link", "published_at", "score", "relevant"]
+        try:
+            return list(self.db["items"].search(query, columns=columns, limit=limit, where=where))
+        except sqlite3.OperationalError:
+            # Not valid FTS5 syntax (a stray quote or operator): search for the words as typed.
+            return list(self.db["items"].search(query, columns=columns, limit=limit, where=where, quote=True))
+
+    def counts(self) -> dict[str, int]:
+        one = self.conn.execute
+        return {
+            "feeds": one("SELECT COUNT(*) FROM feeds WHERE active = 1").fetchone()[0],
+            "items": one("SELECT COUNT(*) FROM items").fetchone()[0],
+            "relevant": one("SELECT COUNT(*) FROM items WHERE relevant = 1").fetchone()[0],
+            "undelivered": one("SELECT COUNT(*) FROM items WHERE relevant = 1 AND delivered_at IS NULL"
+                               ).fetchone()[0],
+        }
+
+    # ---- digests -----------------------------------------------------------------------------
+
+    def unsent_digests(self) -> list[DigestRecord]:
+        out = []
+        for did, mid, status, attempts in self.conn.execute(
+                "SELECT id, message_id, status, attempts FROM digests WHERE status = 'pending' ORDER BY id"):
+            ids = [r[0] for r in self.conn.execute("SELECT id FROM items WHERE digest_id = ? ORDER BY id",
+                                                   (did,))]
+            out.append(DigestRecord(did, mid, status, attempts, ids))
+        return out
+
+    def create_digest(self, item_ids: list[int], message_id: str) -> DigestRecord:
+        """Record a digest and claim its items before anything is sent."""
+        now = iso(utcnow())
+        with self.transaction() as c:
+            cur = c.execute("INSERT INTO digests (message_id, created_at, status, item_count) "
+                            "VALUES (?, ?, 'pending', ?)", (message_id, now, len(item_ids)))
+            did = cur.lastrowid
+            c.executemany("UPDATE items SET digest_id = ? WHERE id = ? AND digest_id IS NULL",
+                          [(did, i) for i in item_ids])
+        return DigestRecord(did, message_id, "pending", 0, list(item_ids))
+
+    def digest_sent(self, digest_id: int, transport: str, outbox_path: str | None = None) -> None:
+        now = iso(utcnow())
+        with self.transaction() as c:
+            c.execute("UPDATE digests SET status = 'sent', sent_at = ?, transport = ?, outbox_path = ?, "
+                      "attempts = attempts + 1, last_attempt_at = ?, last_error = NULL WHERE id = ?",
+                      (now, transport, outbox_path, now, digest_id))
+            c.execute("UPDATE items SET delivered_at = ? WHERE digest_id = ?", (now, digest_id))
+
+    def digest_failed(self, digest_id: int, error: str) -> None:
+        now = iso(utcnow())
+        with self.transaction() as c:
+            c.execute("UPDATE digests SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? "
+                      "WHERE id = ?", (now, error[:1000], digest_id))
+
+
+def backoff_after(errors: int, interval: timedelta, cap: timedelta = timedelta(hours=24)) -> timedelta:
+    """Next-poll delay for a feed that failed `errors` times in a row: doubling, capped, never dropped."""
+    return min(interval * (2 ** min(max(errors, 0), 10)), cap)

@@ -1,0 +1,66 @@
+"""Text normalization shared by parse (clean text for storage) and classify (folded text for matching)."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+_TAG_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.DOTALL | re.IGNORECASE)
+_WS_RE = re.compile(r"\s+")
+
+SENTENCE_BREAK = "."
+
+
+def strip_html(text: str | None) -> str:
+    """Visible text of an HTML fragment, entities decoded, whitespace collapsed."""
+    if not text:
+        return ""
+    if "<" in text:
+        text = _TAG_RE.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return _WS_RE.sub(" ", text).strip()
+
+
+def _build_fold_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {}
+    # Latin letters with diacritics fold to their base letter, so "Erdoğan", "Türkiye" and "Şam"
+    # match the undotted spellings that English-language outlets use.
+    for cp in range(0x00C0, 0x0250):
+        ch = chr(cp)
+        base = unicodedata.normalize("NFKD", ch)[0]
+        if base.isascii() and base.isalpha():
+            table[cp] = base.lower()
+    table[ord("ı")] = "i"  # Turkish dotless i
+    table[ord("İ")] = "i"
+    for cp in range(0x0300, 0x0370):  # combining marks left by decomposed input (and by "İ".lower())
+        table[cp] = None
+    # Arabic: drop tashkeel and tatweel, unify alef and hamza carriers, ta marbuta -> ha, alef maqsura -> ya.
+    for cp in list(range(0x064B, 0x0660)) + [0x0670, 0x0640]:
+        table[cp] = None
+    for src, dst in {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي",
+                     "ک": "ك", "ی": "ي"}.items():
+        table[ord(src)] = dst
+    # Apostrophes split Turkish case suffixes (Suriye'ye, Şam'da) and English possessives off the name.
+    for ch in "'’‘`´ʼ":
+        table[ord(ch)] = " "
+    # Sentence ends become a token of their own, so rules can ask for "the same sentence".
+    for ch in ".!?؟;…":
+        table[ord(ch)] = f" {SENTENCE_BREAK} "
+    for ch in "\"“”„«»‹›,:()[]{}<>/\\|-–—_+=*&^%$#@~،؛":
+        table[ord(ch)] = " "
+    return table
+
+
+_FOLD_TABLE = _build_fold_table()
+
+
+def fold(text: str) -> str:
+    """Lower-case, diacritic-free, punctuation-split text for matching; idempotent."""
+    return text.lower().translate(_FOLD_TABLE)
+
+
+def tokens(text: str) -> list[str]:
+    """Folded words, with SENTENCE_BREAK tokens where sentences end."""
+    return fold(text).split()
