@@ -1,0 +1,102 @@
+"""The classifier: seeds relevant, the --jsonl contract, matching that is right for EN/TR/AR."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from worker.classify import classify
+from worker.rules import RulesError, expand_term, load_rules, parse_rules
+from worker.text import fold
+
+from conftest import REPO, RULES, newswatch
+
+RULESET = load_rules(RULES)
+
+
+@pytest.mark.parametrize("seed", sorted((REPO / "seeds").glob("*.txt")), ids=lambda p: p.name)
+def test_seed_articles_are_relevant(seed: Path):
+    title, _, body = seed.read_text().strip().partition("\n")
+    assert classify(RULESET, title, body).relevant
+
+
+def test_jsonl_contract_line_for_line():
+    lines = [
+        {"id": "a", "title": "Turkey and Syria hold normalization talks in Moscow", "summary": ""},
+        {"title": "Weather: rain in Istanbul", "summary": "Rain all week."},
+        {"id": 7, "title": "Türkiye ile Suriye arasında normalleşme görüşmesi", "summary": "Ankara ve Şam bir araya geldi.",
+         "lang": "tr"},
+        {"id": None, "title": "وزيرا دفاع تركيا وسوريا يلتقيان في موسكو", "summary": "<p>محادثات التطبيع</p>",
+         "content": "<p>بحث الوزيران التطبيع بين أنقرة ودمشق</p>"},
+    ]
+    out = newswatch("classify", "--jsonl", "-", input="\n".join(json.dumps(x) for x in lines) + "\n")
+    assert out.returncode == 0, out.stderr
+    results = [json.loads(x) for x in out.stdout.splitlines()]
+    assert len(results) == 4
+    assert [r["id"] for r in results] == ["a", None, 7, None]
+    assert [r["relevant"] for r in results] == [True, False, True, True]
+    for r in results:
+        assert set(r) == {"id", "relevant", "score", "matches"}
+        assert isinstance(r["score"], float) and isinstance(r["matches"], list)
+    assert results[1]["score"] == 0.0 and results[1]["matches"] == []
+
+
+def test_jsonl_from_file_and_bad_line(tmp_path):
+    f = tmp_path / "in.jsonl"
+    f.write_text('{"id": 1, "title": "x", "summary": "y"}\nnot json\n')
+    out = newswatch("classify", "--jsonl", str(f))
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("newswatch: error: --jsonl line 2: invalid JSON")
+
+
+def test_classify_text_explains():
+    out = newswatch("classify", "Erdogan open to meeting al-Assad but not to withdrawal from Syria")
+    assert out.returncode == 0
+    assert out.stdout.startswith("RELEVANT: score")
+    assert "turkey+syria+relation" in out.stdout and "withdrawal" in out.stdout
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Türkiye", "turkiye"), ("ERDOĞAN", "erdogan"), ("İstanbul", "istanbul"), ("ISPARTA", "isparta"),
+    ("Şam", "sam"), ("Suriye'ye", "suriye ye"), ("أنقرة", "انقره"), ("الأسد", "الاسد"),
+    ("سوريّة", "سوريه"), ("تـركـيا", "تركيا"),
+])
+def test_folding(a, b):
+    assert fold(a).split() == b.split()
+
+
+def test_word_boundaries_avoid_substring_traps():
+    # "ambassador" contains "assad", "Kakar" contains "akar", "şampiyon" starts with "şam"
+    v = classify(RULESET, "Turkish ambassador meets Kakar, the şampiyon of talks", "")
+    assert not any(m.startswith("syria:") for m in v.matches)
+
+
+def test_turkish_suffixes_and_arabic_prefixes_match():
+    v = classify(RULESET, "Ankara'nın Şam'la ilişkileri", "Suriyeli mülteciler Türkiye'den dönüyor")
+    assert {"turkey:ankara", "syria:şam'{da,a,dan,ın,ı,la,daki}"} <= set(v.matches)
+    v = classify(RULESET, "ولسوريا وبتركيا", "")
+    assert any(m.startswith("syria:") for m in v.matches) and any(m.startswith("turkey:") for m in v.matches)
+
+
+def test_html_is_stripped_before_matching():
+    v = classify(RULESET, "Talks", '<a href="https://x/syria-turkey">link</a> <script>Turkey Syria</script>')
+    assert v.matches == ["relation:talks"]
+
+
+def test_expand_term():
+    assert expand_term("suriye{,li}") == [("suriye",), ("suriyeli",)]
+    assert ("normalization",) in expand_term("normaliz*")
+    assert ("foreign", "minister") in expand_term("Foreign Minister")
+    assert ("بسوريا",) in expand_term("سوريا")
+
+
+def test_rules_errors_name_line_and_key(tmp_path):
+    bad = tmp_path / "r.toml"
+    bad.write_text('threshold = 1\n[concepts.a]\nterms = ["x"]\nwieght = 2\n[[rules]]\nall = ["a"]\nweight = 1\n')
+    with pytest.raises(RulesError, match=r"line 4: \[concepts.a\] wieght: unknown key"):
+        load_rules(bad)
+    with pytest.raises(RulesError, match=r"\[\[rules\]\] #1 all: unknown concept 'b'"):
+        parse_rules({"threshold": 1, "concepts": {"a": {"terms": ["x"]}}, "rules": [{"all": ["b"], "weight": 1}]})
+    bad.write_text("threshold = \n")
+    with pytest.raises(RulesError, match="invalid TOML"):
+        load_rules(bad)

@@ -1,0 +1,72 @@
+"""Bad config: one line naming the key or file, exit 2, no traceback."""
+
+import pytest
+
+from worker.config import ConfigError, load_config
+
+from conftest import newswatch, write_config
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ("[poll]\nintervl_minutes = 5\n", "[poll] intervl_minutes: unknown key"),
+    ("[pol]\nx = 1\n", "[pol]: unknown section"),
+    ('[poll]\ninterval_minutes = "5"\n', "[poll] interval_minutes: must be an integer, got string"),
+    ('[smtp]\nsecurity = "tls"\n', '[smtp] security: must be "starttls", "ssl" or "none"'),
+    ('[digest]\ntime = "7am"\n', "[digest] time: must be HH:MM"),
+    ('[digest]\ntimezone = "Mars/Olympus"\n', "[digest] timezone: unknown time zone"),
+])
+def test_bad_key_exits_2_with_one_line(tmp_path, extra, expected):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(extra)
+    for command in (["poll"], ["digest"], ["run"], ["classify", "x"]):
+        out = newswatch("--config", str(cfg), *command)
+        assert out.returncode == 2, (command, out.stderr)
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0] and str(cfg) in lines[0], out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def test_unknown_key_in_real_config_names_it(tmp_path):
+    cfg = write_config(tmp_path, ["http://127.0.0.1:9/x"], extra="[database]\nnope = 1\n")
+    # a duplicate [database] table is a TOML error, also one line
+    out = newswatch("--config", str(cfg), "poll")
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "invalid TOML" in out.stderr
+
+
+def test_missing_named_config_file(tmp_path):
+    out = newswatch("--config", str(tmp_path / "nope.toml"), "poll")
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"newswatch: error: config file not found: {tmp_path / 'nope.toml'}"
+
+
+def test_config_from_environment_variable(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[poll]\nbogus = 1\n")
+    out = newswatch("poll", env={"NEWSWATCH_CONFIG": str(cfg)})
+    assert out.returncode == 2 and "[poll] bogus" in out.stderr
+
+
+def test_missing_rules_and_feed_list_are_named(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[classifier]\nrules = "{tmp_path}/none.toml"\n[database]\npath = "{tmp_path}/x.db"\n')
+    out = newswatch("--config", str(cfg), "poll")
+    assert out.returncode == 2 and out.stderr.strip() == f"newswatch: error: rules file not found: {tmp_path}/none.toml"
+
+
+def test_password_comes_from_environment_only(tmp_path, monkeypatch):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[smtp]\nhost = "127.0.0.1"\npassword_env = "NW_TEST_PW"\n')
+    monkeypatch.setenv("NW_TEST_PW", "s3cret")
+    assert load_config(str(cfg)).smtp_password() == "s3cret"
+    cfg.write_text('[smtp]\npassword = "in-the-file"\n')
+    with pytest.raises(ConfigError, match=r"\[smtp\] password: unknown key"):
+        load_config(str(cfg))
+
+
+def test_defaults_match_design(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no config/newswatch.toml here: built-in defaults
+    monkeypatch.delenv("NEWSWATCH_CONFIG", raising=False)
+    cfg = load_config()
+    assert cfg.database.path == "db/newswatch.db" and cfg.digest.outbox == "db/outbox"
+    assert cfg.poll.interval_minutes == 15 and cfg.poll.concurrency == 16 and cfg.smtp.host == ""

@@ -1,0 +1,68 @@
+"""The store: de-duplication per feed (guid, then link, then content hash), one transaction per feed."""
+
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from worker.store import NewItem, Store, utcnow
+
+
+def item(guid=None, link=None, title="t", summary="s", content_hash=None, relevant=False):
+    key = f"guid:{guid}" if guid else f"link:{link}" if link else f"hash:{content_hash or title}"
+    return NewItem(key, guid, link, title, summary, None, "en", content_hash or title, 1.0, relevant, [], [])
+
+
+def record(store, feed, items):
+    return store.record_poll(feed, status="ok", http_status=200, error=None, next_poll=utcnow() + timedelta(minutes=5),
+                             items=items)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "x.db") as s:
+        s.sync_feeds([("https://a.example/feed", "A"), ("https://b.example/feed", "B")])
+        yield s
+
+
+def test_dedup_by_guid_then_link_then_hash(store):
+    a, b = store.due_feeds()
+    assert record(store, a, [item(guid="g1", link="https://x/1", content_hash="h1")]) == (1, 0)
+    assert record(store, a, [item(guid="g1", link="https://x/other", content_hash="h9")]) == (0, 0)  # same guid
+    assert record(store, a, [item(link="https://x/1", content_hash="h2")]) == (0, 0)  # same link
+    assert record(store, a, [item(content_hash="h1")]) == (0, 0)  # same text
+    assert record(store, a, [item(guid="g2", link="https://x/2", content_hash="h3"),
+                             item(guid="g2", link="https://x/2", content_hash="h3")]) == (1, 0)  # within a batch
+    assert record(store, b, [item(guid="g1", link="https://x/1", content_hash="h1")]) == (1, 0)  # per feed
+
+
+def test_a_failing_feed_loses_nothing_already_stored(store):
+    a, _ = store.due_feeds()
+    record(store, a, [item(guid="g1", link="https://x/1", content_hash="h1")])
+    bad = item(guid="g2", link="https://x/2", content_hash="h2")
+    bad.title = None  # NOT NULL: the insert fails half-way through the feed's transaction
+    with pytest.raises(sqlite3.IntegrityError):
+        record(store, a, [item(guid="g3", link="https://x/3", content_hash="h3"), bad])
+    assert [i.link for i in store.all_items()] == ["https://x/1"]  # g3 rolled back with its feed
+    assert record(store, a, [item(guid="g3", link="https://x/3", content_hash="h3")]) == (1, 0)
+
+
+def test_fts_index_is_visible_to_sqlite_utils_and_datasette(store):
+    a, _ = store.due_feeds()
+    record(store, a, [item(guid="g1", title="Ankara and Damascus talks", summary="normalization")])
+    assert store.db["items"].detect_fts() == "items_fts"
+    assert [r["title"] for r in store.search("damascus")] == ["Ankara and Damascus talks"]
+    assert store.search('"unbalanced') == []  # FTS syntax error falls back to a quoted search
+
+
+def test_wal_mode_and_schema_version(tmp_path):
+    with Store(tmp_path / "y.db") as s:
+        assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Store(tmp_path / "y.db") as s:  # reopening migrates nothing and keeps the data
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_feeds_removed_from_the_list_become_inactive_but_keep_history(store):
+    store.sync_feeds([("https://a.example/feed", "A")])
+    assert [f.url for f in store.due_feeds()] == ["https://a.example/feed"]
+    assert len(store.feed_health()) == 2
