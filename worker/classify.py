@@ -93,10 +93,10 @@ def _count(rule: Rule, hits: dict[str, list[_Hit]], used: set[str]) -> int:
 
 def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: str | None = None) -> Verdict:
     """Score an item's title and text (HTML allowed) against the rules."""
-    title_toks = tokens(strip_html(title))
-    body = strip_html(summary)
+    title_toks = tokens(strip_html(title, collapse=False))
+    body = strip_html(summary, collapse=False)
     if content:
-        body = f"{body} . {strip_html(content)}"
+        body = f"{body} . {strip_html(content, collapse=False)}"
     body_toks = tokens(body)
     keys = ruleset.keys
     # Most news matches no term at all: answer those without walking the tokens.

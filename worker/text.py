@@ -6,21 +6,24 @@ import html
 import re
 import unicodedata
 
-_TAG_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.DOTALL | re.IGNORECASE)
+_TAG_RE = re.compile(r"<[^>]*>")
+_HIDDEN_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.DOTALL | re.IGNORECASE)
 _WS_RE = re.compile(r"\s+")
 
-SENTENCE_BREAK = "."
+SENTENCE_BREAK = "|"
 
 
-def strip_html(text: str | None) -> str:
-    """Visible text of an HTML fragment, entities decoded, whitespace collapsed."""
+def strip_html(text: str | None, collapse: bool = True) -> str:
+    """Visible text of an HTML fragment, entities decoded; whitespace collapsed unless collapse=False."""
     if not text:
         return ""
     if "<" in text:
+        if "<!--" in text or "<s" in text or "<S" in text:
+            text = _HIDDEN_RE.sub(" ", text)
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    return _WS_RE.sub(" ", text).strip()
+    return _WS_RE.sub(" ", text).strip() if collapse else text
 
 
 def _build_fold_table() -> dict[int, str | None]:
@@ -45,10 +48,11 @@ def _build_fold_table() -> dict[int, str | None]:
     # Apostrophes split Turkish case suffixes (Suriye'ye, Şam'da) and English possessives off the name.
     for ch in "'’‘`´ʼ":
         table[ord(ch)] = " "
-    # Sentence ends become a token of their own, so rules can ask for "the same sentence".
+    # Sentence ends become a token of their own, so rules can ask for "the same sentence". Mapped to
+    # one ASCII character (spaced out in tokens()) to keep str.translate on its fast ASCII path.
     for ch in ".!?؟;…":
-        table[ord(ch)] = f" {SENTENCE_BREAK} "
-    for ch in "\"“”„«»‹›,:()[]{}<>/\\|-–—_+=*&^%$#@~،؛":
+        table[ord(ch)] = SENTENCE_BREAK
+    for ch in "\"“”„«»‹›,:()[]{}<>/\\-–—_+=*&^%$#@~،؛":
         table[ord(ch)] = " "
     return table
 
@@ -63,4 +67,4 @@ def fold(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Folded words, with SENTENCE_BREAK tokens where sentences end."""
-    return fold(text).split()
+    return fold(text).replace(SENTENCE_BREAK, " | ").split()
