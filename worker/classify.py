@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .rules import Rule, RuleSet
-from .text import SENTENCE_BREAK, strip_html, tokens
+from .rules import STEM_HEAD, Rule, RuleSet
+from .text import SENTENCE_BREAK, fold, split_folded, strip_html
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,17 @@ class Verdict:
 _Hit = tuple[int, int, str, str]
 
 
+def _rest_matches(toks: list[str], i: int, rest: tuple[str, ...], stem: bool) -> bool:
+    seg = toks[i + 1:i + 1 + len(rest)]
+    if len(seg) != len(rest):
+        return False
+    if stem:
+        return tuple(seg[:-1]) == rest[:-1] and seg[-1].startswith(rest[-1])
+    return tuple(seg) == rest
+
+
 def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
-    index = ruleset.index
+    index, stems = ruleset.index, ruleset.stems
     found: dict[str, list[_Hit]] = {}
     covered: dict[str, int] = {}  # concept -> first word position after its last match
     pos = sent = 0
@@ -55,13 +64,18 @@ def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
             continue
         entries = index.get(tok)
         if entries:
-            for rest, concept, term in entries:  # longest phrases first
+            for rest, stem, concept, term in entries:  # longest phrases first
                 if pos < covered.get(concept, 0):
                     continue  # inside a longer match of this concept ("assad" in "al assad")
-                if rest and tuple(toks[i + 1:i + 1 + len(rest)]) != rest:
+                if rest and not _rest_matches(toks, i, rest, stem):
                     continue
                 found.setdefault(concept, []).append((pos, sent, concept, term))
                 covered[concept] = pos + 1 + len(rest)
+        if stems and len(tok) >= STEM_HEAD:
+            for stem_word, concept, term in stems.get(tok[:STEM_HEAD], ()):
+                if pos >= covered.get(concept, 0) and tok.startswith(stem_word):
+                    found.setdefault(concept, []).append((pos, sent, concept, term))
+                    covered[concept] = pos + 1
         pos += 1
     return found
 
@@ -93,14 +107,16 @@ def _count(rule: Rule, hits: dict[str, list[_Hit]], used: set[str]) -> int:
 
 def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: str | None = None) -> Verdict:
     """Score an item's title and text (HTML allowed) against the rules."""
-    title_toks = tokens(strip_html(title, collapse=False))
+    title_folded = fold(strip_html(title, collapse=False))
     body = strip_html(summary, collapse=False)
     if content:
         body = f"{body} . {strip_html(content, collapse=False)}"
-    body_toks = tokens(body)
-    keys = ruleset.keys
-    # Most news matches no term at all: answer those without walking the tokens.
-    if keys.isdisjoint(title_toks) and keys.isdisjoint(body_toks):
+    body_folded = fold(body)
+    title_toks, body_toks = split_folded(title_folded), split_folded(body_folded)
+    # Most news names neither side: no positive rule can fire, so answer without walking the tokens.
+    anchors = ruleset.anchors
+    if (anchors.isdisjoint(title_toks) and anchors.isdisjoint(body_toks)
+            and not any(s in title_folded or s in body_folded for s in ruleset.anchor_stems)):
         return Verdict(False, 0.0)
     by_field = {"title": _find(ruleset, title_toks), "body": _find(ruleset, body_toks)}
     matches = sorted({f"{c}:{h[3]}" for hits in by_field.values() for c, lst in hits.items() for h in lst})
@@ -111,7 +127,8 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
         used: set[str] = set()
         count = sum(_count(rule, by_field[f], used) for f in fields)
         if count:
-            points = rule.weight * min(count, rule.max_count)
+            count = min(count, rule.max_count)
+            points = rule.weight * count
             score += points
             explanation.append(RuleHit(rule.name, count, rule.weight, points, sorted(used)))
     score = round(score, 3)

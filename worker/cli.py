@@ -15,11 +15,12 @@ from . import __version__
 from .classify import classify as classify_item
 from .config import Config, ConfigError, load_config
 from .daemon import DaemonError, run_daemon
+from .evaluate import LabeledDataError
 from .feeds import FeedListError, read_opml
 from .rules import RulesError, load_rules
 from .store import Store, StoreError
 
-USAGE_ERRORS = (ConfigError, RulesError, FeedListError)  # exit 2, like click's usage errors
+USAGE_ERRORS = (ConfigError, RulesError, FeedListError, LabeledDataError)  # exit 2, like click's usage errors
 RUNTIME_ERRORS = (StoreError, DaemonError, OSError)  # exit 1
 
 
@@ -184,6 +185,24 @@ def feeds_list(ctx: Context) -> None:
         status = h.get("last_status") or "never polled"
         extra = f" ({h['error_count']} errors: {h['last_error']})" if h.get("error_count") else ""
         click.echo(f"{status:12} {h.get('items', 0):>6} items  {spec.title or ''} <{spec.url}>{extra}")
+
+
+@cli.group()
+def rules() -> None:
+    """Derive a rules draft from seed articles; measure rules on labeled items."""
+
+
+@rules.command("eval")
+@click.argument("labeled", type=click.Path(dir_okay=False))
+@click.option("--show", default=50, show_default=True, help="Most false positives / negatives to list.")
+@click.option("--rules", "rules_path", metavar="FILE", help="Rules to measure (default: [classifier] rules).")
+@pass_ctx
+@user_errors
+def rules_eval(ctx: Context, labeled: str, show: int, rules_path: str | None) -> None:
+    """Precision, recall, F1 and the errors on LABELED.jsonl (title, summary, relevant)."""
+    from .evaluate import evaluate, read_labeled, report
+    ruleset = load_rules(rules_path or ctx.cfg.classifier.rules)
+    click.echo(report(evaluate(ruleset, read_labeled(labeled)), show=show))
 
 
 @cli.command()

@@ -18,9 +18,15 @@ A rules file (TOML) has concept groups of terms and weighted rules over them:
 
 Term syntax, all matched on folded text (case, Turkish dotted/dotless i, diacritics and Arabic letter
 forms unified; see text.fold): a word; a phrase of several words; `{a,b}` alternatives
-(`suriye{,li,liler}` is suriye, suriyeli, suriyeliler); a trailing `*` adds the common English,
-Turkish and Arabic endings in ENDINGS. Arabic-script terms also match with the attached article
-and prepositions (ال، و، ف، ب، ل، ك), so `سوريا` matches `وسوريا` and `لسوريا`.
+(`suriye{,li,liler}` is suriye, suriyeli, suriyeliler); a trailing `*` makes the last word a stem
+that matches any word it begins (`görüş*`: görüşme, görüştü, görüşmemiz; at least 4 letters for a
+one-word term). Arabic-script terms also match with the attached article and prepositions
+(ال، و، ف، ب، ل، ك), so `سوريا` matches `وسوريا` and `لسوريا`.
+
+Speed: only items that contain an anchor are matched in full. For each rule with a positive weight,
+one of its concepts is an anchor (the one with the fewest stems, then the fewest words); an item with
+none of their words, and none of their stems anywhere in its text, cannot reach a positive score and
+scores 0 at once.
 """
 
 from __future__ import annotations
@@ -33,16 +39,6 @@ from pathlib import Path
 
 from .text import fold
 
-ENDINGS = (
-    # English
-    "s", "es", "e", "ed", "d", "ing", "ation", "ations", "er", "ers", "n", "ns",
-    # Turkish (after folding: ı->i, ş->s, ğ->g ...)
-    "li", "lu", "ler", "lar", "leri", "lari", "lerin", "larin", "liler", "lular", "lilerin", "lularin",
-    "lilere", "lulara", "ye", "ya", "a", "i", "u", "de", "da", "den", "dan", "te", "ta", "ten", "tan",
-    "nin", "nun", "in", "un", "yi", "yu", "yle", "yla", "le", "la", "ki", "deki", "daki",
-    # Arabic (folded: ة->ه)
-    "ه", "ها", "ين", "ون", "يه", "يين", "يون", "ات", "ان", "هم", "ي",
-)
 ARABIC_PREFIXES = ("", "ال", "و", "وال", "ف", "فال", "ب", "بال", "ل", "لل", "ك", "كال", "وب", "وبال",
                    "ول", "ولل", "فب", "فل")
 _ARABIC_RE = re.compile(r"[\u0600-\u06FF]")
@@ -67,39 +63,42 @@ class Rule:
     description: str = ""
 
 
+# (remaining folded tokens, last of them is a stem, concept, term as written)
+Entry = tuple[tuple[str, ...], bool, str, str]
+STEM_HEAD = 4  # one-word stems are looked up by their first letters
+
+
 @dataclass
 class RuleSet:
     path: str
     threshold: float
     concepts: dict[str, list[str]]
     rules: list[Rule]
-    # folded first token -> [(remaining folded tokens, concept, term as written)]
-    index: dict[str, list[tuple[tuple[str, ...], str, str]]] = field(default_factory=dict)
-    keys: frozenset[str] = frozenset()
+    index: dict[str, list[Entry]] = field(default_factory=dict)  # first folded token -> entries
+    stems: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # head -> (stem, concept, term)
+    anchors: frozenset[str] = frozenset()  # words of the anchor concepts
+    anchor_stems: tuple[str, ...] = ()  # their stems, tested as substrings of the folded text
 
 
-def expand_term(term: str) -> list[tuple[str, ...]]:
-    """Every folded token sequence a term stands for."""
+def expand_term(term: str) -> list[tuple[tuple[str, ...], bool]]:
+    """Every folded token sequence a term stands for, and whether its last token is a stem."""
     variants = [""]
     pos = 0
     for m in _BRACES_RE.finditer(term):
         variants = [v + term[pos:m.start()] + alt for v in variants for alt in m.group(1).split(",")]
         pos = m.end()
     variants = [v + term[pos:] for v in variants]
-    out: list[tuple[str, ...]] = []
+    out: list[tuple[tuple[str, ...], bool]] = []
     for v in variants:
-        star = v.endswith("*")
+        stem = v.endswith("*")
         words = fold(v.rstrip("*")).split()
         if not words:
             continue
-        lasts = [words[-1]] + ([words[-1] + e for e in ENDINGS] if star else [])
-        for last in lasts:
-            seq = words[:-1] + [last]
-            if _ARABIC_RE.search(seq[0]):
-                base = seq[0][2:] if seq[0].startswith("ال") and len(seq[0]) > 4 else seq[0]
-                out.extend((p + base, *seq[1:]) for p in ARABIC_PREFIXES)
-            else:
-                out.append(tuple(seq))
+        if _ARABIC_RE.search(words[0]):
+            base = words[0][2:] if words[0].startswith("ال") and len(words[0]) > 4 else words[0]
+            out.extend(((p + base, *words[1:]), stem) for p in ARABIC_PREFIXES)
+        else:
+            out.append((tuple(words), stem))
     return list(dict.fromkeys(out))
 
 
@@ -145,8 +144,8 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         if key not in allowed_top:
             raise fail(None, key, f"unknown key (expected one of {', '.join(sorted(allowed_top))})")
     threshold = data.get("threshold")
-    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
-        raise fail(None, "threshold", "required, a number")
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or threshold <= 0:
+        raise fail(None, "threshold", "required, a number greater than 0")
     window = data.get("window", 30)
     if not isinstance(window, int) or isinstance(window, bool) or window < 1:
         raise fail(None, "window", "must be a positive integer (words)")
@@ -206,20 +205,37 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
                           str(r.get("description", ""))))
 
     ruleset = RuleSet(path, float(threshold), concepts, rules)
-    index: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
-    seen: set[tuple[tuple[str, ...], str]] = set()
+    seen: set[tuple[tuple[str, ...], bool, str]] = set()
+    keys_of: dict[str, set[str]] = {c: set() for c in concepts}
+    stems_of: dict[str, set[str]] = {c: set() for c in concepts}
     for cname, terms in concepts.items():
         for term in terms:
-            for seq in expand_term(term):
+            for seq, stem in expand_term(term):
                 # "erdogan" and "erdoğan" fold to the same tokens: one entry, credited to the first.
-                if (seq, cname) not in seen:
-                    seen.add((seq, cname))
-                    index.setdefault(seq[0], []).append((seq[1:], cname, term))
+                if (seq, stem, cname) in seen:
+                    continue
+                seen.add((seq, stem, cname))
+                if stem and len(seq) == 1:
+                    if len(seq[0]) < STEM_HEAD:
+                        raise fail(f"concepts.{cname}", "terms",
+                                   f"stem {term!r} is shorter than {STEM_HEAD} letters")
+                    ruleset.stems.setdefault(seq[0][:STEM_HEAD], []).append((seq[0], cname, term))
+                    stems_of[cname].add(seq[0])
+                else:
+                    ruleset.index.setdefault(seq[0], []).append((seq[1:], stem, cname, term))
+                    keys_of[cname].add(seq[0])
     # Longest phrases first, so "foreign minister" is tried before "foreign".
-    for entries in index.values():
+    for entries in ruleset.index.values():
         entries.sort(key=lambda e: -len(e[0]))
-    ruleset.index = index
-    ruleset.keys = frozenset(index)
+    anchors: set[str] = set()
+    anchor_stems: set[str] = set()
+    for rule in rules:
+        if rule.weight > 0:
+            anchor = min(rule.concepts, key=lambda c: (len(stems_of[c]), len(keys_of[c])))
+            anchors |= keys_of[anchor]
+            anchor_stems |= stems_of[anchor]
+    ruleset.anchors = frozenset(anchors)
+    ruleset.anchor_stems = tuple(sorted(anchor_stems))
     return ruleset
 
 

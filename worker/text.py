@@ -65,6 +65,11 @@ def fold(text: str) -> str:
     return text.lower().translate(_FOLD_TABLE)
 
 
+def split_folded(folded: str) -> list[str]:
+    """Words of folded text, with SENTENCE_BREAK tokens where sentences end."""
+    return folded.replace(SENTENCE_BREAK, f" {SENTENCE_BREAK} ").split()
+
+
 def tokens(text: str) -> list[str]:
     """Folded words, with SENTENCE_BREAK tokens where sentences end."""
-    return fold(text).replace(SENTENCE_BREAK, " | ").split()
+    return split_folded(fold(text))
