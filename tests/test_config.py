@@ -70,3 +70,33 @@ def test_defaults_match_design(tmp_path, monkeypatch):
     cfg = load_config()
     assert cfg.database.path == "db/newswatch.db" and cfg.digest.outbox == "db/outbox"
     assert cfg.poll.interval_minutes == 15 and cfg.poll.concurrency == 16 and cfg.smtp.host == ""
+
+
+def test_empty_recipient_list_is_a_config_error(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[digest]\nto = []\n")
+    out = newswatch("--config", str(cfg), "digest")
+    assert out.returncode == 2 and "[digest] to: needs at least one address" in out.stderr
+
+
+def test_daemon_refuses_to_start_without_the_smtp_password(tmp_path):
+    cfg = write_config(tmp_path, ["http://127.0.0.1:9/x"], smtp_port=2525)
+    cfg.write_text(cfg.read_text().replace('security = "none"', 'security = "none"\nusername = "me"'))
+    out = newswatch("--config", str(cfg), "run", env={"NEWSWATCH_SMTP_PASSWORD": ""})
+    assert out.returncode == 2
+    assert "[smtp] username is set but the environment variable NEWSWATCH_SMTP_PASSWORD" in out.stderr
+
+
+def test_read_commands_do_not_create_a_database(tmp_path):
+    db = tmp_path / "typo.db"
+    for command in (["search", "x"], ["digest", "--dry-run"], ["digest"]):
+        out = newswatch("--db", str(db), *command)
+        assert out.returncode == 1 and f"database not found: {db}" in out.stderr, out.stderr
+    assert not db.exists()
+
+
+def test_relative_paths_in_errors_say_relative_to_what(tmp_path):
+    out = newswatch("classify", "x", cwd=tmp_path)  # no config/ here: defaults, relative rules path
+    assert out.returncode == 2
+    assert f"rules file not found: config/rules/turkey-syria.toml (relative to the working directory {tmp_path})" \
+        in out.stderr

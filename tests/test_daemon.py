@@ -45,7 +45,7 @@ def test_daemon_polls_then_stops_on_signal(tmp_path, feed_server, sig):
     _, err = proc.communicate()
     assert rc == 0, err
     assert "Traceback" not in err
-    assert "polled 1 feeds: 2 new items, 2 relevant" in err and "daemon stopped" in err
+    assert "polled 1 feed: 2 new items, 2 relevant" in err and "daemon stopped" in err
     with sqlite3.connect(db_path) as db:
         assert db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 2
 

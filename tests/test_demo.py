@@ -18,3 +18,12 @@ def test_demo_leaves_a_digest_in_the_outbox(tmp_path):
     text = msg.get_body(("plain",)).get_content()
     assert "Fidan visits Damascus" in text and "Armenia" not in text
     assert msg.get_body(("html",)) is not None
+
+
+def test_demo_never_overwrites_a_digest_already_in_the_outbox(tmp_path):
+    outbox = tmp_path / "outbox"
+    assert newswatch("demo", "--outbox", str(outbox)).returncode == 0
+    first = {p.name: p.read_bytes() for p in outbox.glob("*.eml")}
+    assert newswatch("demo", "--outbox", str(outbox)).returncode == 0
+    after = {p.name: p.read_bytes() for p in outbox.glob("*.eml")}
+    assert len(after) == 2 and all(after[name] == body for name, body in first.items())

@@ -1,8 +1,10 @@
 """Feed on 127.0.0.1 -> `newswatch poll` -> SQLite -> `newswatch digest` -> a real SMTP server."""
 
 import sqlite3
+import subprocess
+import sys
 
-from conftest import OTHER_ITEMS, RELEVANT_ITEMS, atom, newswatch, rss, write_config
+from conftest import OTHER_ITEMS, RELEVANT_ITEMS, REPO, atom, newswatch, rss, write_config
 
 
 def test_feed_to_email_once(tmp_path, feed_server, smtp_server):
@@ -49,7 +51,7 @@ def test_second_poll_is_answered_304_and_stores_nothing(tmp_path, feed_server):
     first = newswatch("--config", str(cfg), "poll")
     assert "2 new items" in first.stdout
     second = newswatch("--config", str(cfg), "poll", "--all")
-    assert second.stdout.strip() == "polled 1 feeds: 0 new items, 0 relevant, 0 errors (1 not modified)"
+    assert second.stdout.strip() == "polled 1 feed: 0 new items, 0 relevant, 0 errors (1 not modified)"
     assert [s for _, s in feed_server.requests] == [200, 304]
     db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
     assert db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 2
@@ -61,7 +63,7 @@ def test_poll_without_all_skips_feeds_not_due(tmp_path, feed_server):
     cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"])
     newswatch("--config", str(cfg), "poll")
     again = newswatch("--config", str(cfg), "poll")
-    assert again.stdout.startswith("polled 0 feeds")
+    assert again.stdout.startswith("polled 0 feeds: none is due yet")
     assert len(feed_server.requests) == 1
 
 
@@ -123,3 +125,21 @@ def test_failing_feed_is_recorded_and_others_are_stored(tmp_path, feed_server):
     assert errors["http://127.0.0.1:9/refused"] == "connection failed: connection refused"
     listing = newswatch("--config", str(cfg), "feeds", "list").stdout
     assert "HTTP 404" in listing and "2 items" in listing
+
+
+def test_malformed_feed_without_items_is_an_error_not_an_empty_feed(tmp_path, feed_server):
+    feed_server.documents["/bad"] = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><ite',
+                                     "application/rss+xml")
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/bad"])
+    out = newswatch("--config", str(cfg), "poll")
+    assert out.returncode == 0 and "1 error" in out.stdout
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    status, error = db.execute("SELECT last_status, last_error FROM feeds").fetchone()
+    assert status == "error" and error.startswith("malformed feed, no items")
+
+
+def test_output_into_a_closed_pipe_is_quiet(tmp_path):
+    lines = "".join('{"title": "Turkey and Syria talk", "summary": ""}\n' for _ in range(20000))
+    proc = subprocess.run(f"{sys.executable} -m worker classify --jsonl - | head -1", shell=True, input=lines,
+                          capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.stdout.count("\n") == 1 and proc.stderr == ""

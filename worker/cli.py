@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,6 +19,7 @@ from .config import Config, ConfigError, load_config
 from .daemon import DaemonError, run_daemon
 from .evaluate import LabeledDataError
 from .feeds import FeedListError, read_opml
+from .pipeline import plural
 from .rules import RulesError, load_rules
 from .store import Store, StoreError
 
@@ -50,6 +53,8 @@ def user_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except USAGE_ERRORS as e:
             fail(str(e), 2)
+        except BrokenPipeError:
+            raise
         except RUNTIME_ERRORS as e:
             fail(str(e), 1)
     return wrapper
@@ -158,7 +163,7 @@ def classify(ctx: Context, text: str | None, jsonl) -> None:
 @user_errors
 def search(ctx: Context, query: str, limit: int, relevant_only: bool) -> None:
     """Full-text search (SQLite FTS5) of stored titles and summaries."""
-    with Store(ctx.cfg.database.path) as store:
+    with Store(ctx.cfg.database.path, create=False) as store:
         rows = store.search(query, limit=limit, relevant_only=relevant_only)
     for r in rows:
         mark = "*" if r["relevant"] else " "
@@ -178,12 +183,14 @@ def feeds() -> None:
 def feeds_list(ctx: Context) -> None:
     """Every feed in the list, with its last status from the database."""
     specs = read_opml(ctx.cfg.feeds.opml)
-    with Store(ctx.cfg.database.path) as store:
-        health = {h["url"]: h for h in store.feed_health()}
+    health = {}
+    if Path(ctx.cfg.database.path).exists():
+        with Store(ctx.cfg.database.path) as store:
+            health = {h["url"]: h for h in store.feed_health()}
     for spec in specs:
         h = health.get(spec.url, {})
         status = h.get("last_status") or "never polled"
-        extra = f" ({h['error_count']} errors: {h['last_error']})" if h.get("error_count") else ""
+        extra = f" ({plural(h['error_count'], 'error')}: {h['last_error']})" if h.get("error_count") else ""
         click.echo(f"{status:12} {h.get('items', 0):>6} items  {spec.title or ''} <{spec.url}>{extra}")
 
 
@@ -222,4 +229,9 @@ def demo(ctx: Context, outbox: str | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="newswatch")
+    try:
+        cli(prog_name="newswatch")
+    except BrokenPipeError:
+        # The reader (head, less) went away: stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)

@@ -78,6 +78,12 @@ class Config:
         """The SMTP password, read from the environment variable that the config names."""
         return os.environ.get(self.smtp.password_env, "") if self.smtp.password_env else ""
 
+    def check_smtp_password(self) -> None:
+        """Fail now, not at digest time, when a login is configured and its password is missing."""
+        if self.smtp.host and self.smtp.username and not self.smtp_password():
+            raise ConfigError(f"{self.source}: [smtp] username is set but the environment variable "
+                              f"{self.smtp.password_env or '(password_env is empty)'} holding the password is not")
+
 
 _SECTION_TYPES = {"database": DatabaseConfig, "feeds": FeedsConfig, "poll": PollConfig,
                   "classifier": ClassifierConfig, "digest": DigestConfig, "smtp": SmtpConfig}
@@ -150,6 +156,8 @@ def _validate(cfg: Config, err) -> None:
         zoneinfo.ZoneInfo(d.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise err("[digest] timezone", f"unknown time zone {d.timezone!r}") from None
+    if not d.to:
+        raise err("[digest] to", "needs at least one address")
     for addr in d.to:
         if "@" not in addr:
             raise err("[digest] to", f"not an e-mail address: {addr!r}")

@@ -67,6 +67,7 @@ def run_daemon(cfg: Config) -> None:
     # Fail at start, not at the first job, on rules or a feed list that cannot be read.
     load_rules(cfg.classifier.rules)
     read_opml(cfg.feeds.opml)
+    cfg.check_smtp_password()
     lock = DatabaseLock(cfg.database.path)
     lock.acquire()
     stop = threading.Event()
@@ -98,8 +99,10 @@ def run_daemon(cfg: Config) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    log.info("newswatch daemon started: polling every %d min, digest daily at %s %s, database %s",
-             interval, cfg.digest.time, cfg.digest.timezone, cfg.database.path)
+    target = (f"SMTP {cfg.smtp.host}:{cfg.smtp.port} to {', '.join(cfg.digest.to)}" if cfg.smtp.host
+              else f"the outbox {cfg.digest.outbox}")
+    log.info("newswatch daemon started: polling every %d min, digest daily at %s %s to %s, database %s",
+             interval, cfg.digest.time, cfg.digest.timezone, target, cfg.database.path)
     try:
         scheduler.start()
     finally:

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from .config import Config
+from .config import Config, ConfigError
 from .store import utcnow
 
 
@@ -62,10 +62,13 @@ def send_smtp(msg: EmailMessage, cfg: Config) -> None:
             if s.security == "starttls":
                 client.starttls(context=ssl.create_default_context())
             if s.username:
+                cfg.check_smtp_password()
                 client.login(s.username, cfg.smtp_password())
             refused = client.send_message(msg)
             if refused:
                 raise DeliveryError(f"SMTP server refused recipients: {', '.join(refused)}")
+    except ConfigError as e:
+        raise DeliveryError(str(e)) from None
     except smtplib.SMTPResponseException as e:
         err = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
         raise DeliveryError(f"SMTP {s.host}:{s.port} answered {e.smtp_code} {err}") from None

@@ -67,7 +67,7 @@ def local_time(iso_utc: str | None, tz: ZoneInfo) -> str:
         dt = datetime.strptime(iso_utc, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         return ""
-    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def why(item: StoredItem) -> str:
@@ -120,10 +120,10 @@ def render_html(stories: list[Story], tz: ZoneInfo, title: str) -> str:
             head = f"<a href=\"{e(href)}\" style=\"color:#0b4f8a;text-decoration:none;\">{head}</a>"
         when = e(local_time(lead.published or lead.fetched, tz))
         out.append("<div style=\"border-top:1px solid #ddd;padding:12px 0;\">")
-        out.append(f"<h2 style=\"font-size:17px;margin:0 0 4px;\">{head}</h2>")
+        out.append(f"<h2 dir=\"auto\" style=\"font-size:17px;margin:0 0 4px;\">{head}</h2>")
         out.append(f"<div style=\"font-size:13px;color:#666;\">{when} · {e(', '.join(story.sources))}</div>")
         if lead.summary:
-            out.append(f"<p style=\"font-size:15px;line-height:1.4;margin:6px 0;\">{e(_snippet(lead.summary))}</p>")
+            out.append(f"<p dir=\"auto\" style=\"font-size:15px;line-height:1.4;margin:6px 0;\">{e(_snippet(lead.summary))}</p>")
         out.append(f"<div style=\"font-size:12px;color:#888;\">why: {e(why(lead))}</div>")
         links = []
         for item in story.items:

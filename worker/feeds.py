@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from .text import where
+
 
 class FeedListError(ValueError):
     """An OPML file that cannot be read; the message names the file."""
@@ -25,7 +27,7 @@ def read_opml(path: str | Path) -> list[FeedSpec]:
     try:
         tree = ET.parse(path)
     except FileNotFoundError:
-        raise FeedListError(f"feed list not found: {path}") from None
+        raise FeedListError(f"feed list not found: {where(path)}") from None
     except ET.ParseError as e:
         raise FeedListError(f"feed list {path}: not valid OPML/XML: {e}") from None
     except OSError as e:

@@ -131,6 +131,8 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
         elif not d.get("version"):
             head = body[:2048].lower()
             out.error = "not a feed (an HTML page)" if b"<html" in head else f"not a feed ({why})"
+        else:
+            out.error = f"malformed feed, no items ({why})"
     elif not d.get("version"):
         out.error = "not a feed"
     return out

@@ -6,6 +6,7 @@ store -> digest -> deliver -> store.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -26,6 +27,10 @@ from .store import DigestRecord, FeedState, NewItem, Store, StoredItem, backoff_
 log = logging.getLogger("newswatch")
 
 
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 @dataclass
 class PollSummary:
     feeds: int = 0
@@ -36,8 +41,10 @@ class PollSummary:
     error_feeds: list[tuple[str, str]] = field(default_factory=list)
 
     def line(self) -> str:
-        return (f"polled {self.feeds} feeds: {self.new_items} new items, {self.relevant} relevant, "
-                f"{self.errors} errors ({self.not_modified} not modified)")
+        if not self.feeds:
+            return "polled 0 feeds: none is due yet (`newswatch poll --all` polls every feed now)"
+        return (f"polled {plural(self.feeds, 'feed')}: {plural(self.new_items, 'new item')}, "
+                f"{self.relevant} relevant, {plural(self.errors, 'error')} ({self.not_modified} not modified)")
 
 
 @dataclass
@@ -55,7 +62,8 @@ class DigestSummary:
         if not self.digests_sent:
             return "digest: nothing new to deliver"
         where = f" -> {', '.join(self.paths)}" if self.paths else ""
-        return f"digest: delivered {self.items_delivered} items in {self.digests_sent} e-mail(s){where}"
+        return (f"digest: delivered {plural(self.items_delivered, 'item')} in "
+                f"{plural(self.digests_sent, 'e-mail')}{where}")
 
 
 def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | None = None,
@@ -143,7 +151,7 @@ def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> Digest
     the same items and the same Message-ID before anything new is sent.
     """
     summary = DigestSummary()
-    with Store(cfg.database.path) as store:
+    with Store(cfg.database.path, create=False) as store:
         if dry_run:
             items = [i for d in store.unsent_digests() for i in store.items_by_id(d.item_ids)]
             items += store.undelivered_relevant(cfg.digest.max_items)
@@ -161,12 +169,17 @@ def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> Digest
     return summary
 
 
+def outbox_name(record: DigestRecord) -> str:
+    """Stable per digest (a retry rewrites the same file), distinct across databases sharing an outbox."""
+    return f"digest-{record.id:06d}-{hashlib.sha1(record.message_id.encode()).hexdigest()[:8]}"
+
+
 def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSummary) -> bool:
     items = store.items_by_id(record.item_ids)
     subject, text, html = _render(cfg, items)
     msg = build_message(cfg, subject, text, html, record.message_id)
     try:
-        transport, path = send(msg, cfg, f"digest-{record.id:06d}")
+        transport, path = send(msg, cfg, outbox_name(record))
     except DeliveryError as e:
         store.digest_failed(record.id, str(e))
         summary.errors.append(str(e))

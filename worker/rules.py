@@ -37,7 +37,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .text import fold
+from .text import fold, where
 
 ARABIC_PREFIXES = ("", "ال", "و", "وال", "ف", "فال", "ب", "بال", "ل", "لل", "ك", "كال", "وب", "وبال",
                    "ول", "ولل", "فب", "فل")
@@ -120,7 +120,7 @@ def load_rules(path: str | Path) -> RuleSet:
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RulesError(f"rules file not found: {path}") from None
+        raise RulesError(f"rules file not found: {where(path)}") from None
     except OSError as e:
         raise RulesError(f"rules file {path}: {e.strerror}") from None
     try:

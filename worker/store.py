@@ -19,6 +19,8 @@ from typing import Self
 
 import sqlite_utils
 
+from .text import where
+
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 10_000
 
@@ -149,8 +151,10 @@ CREATE INDEX IF NOT EXISTS items_published ON items (published_at);
 
 
 class Store:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, create: bool = True):
         self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"database not found: {where(self.path)}; `newswatch poll` creates it")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Autocommit connection: every write goes through transaction(), which says BEGIN IMMEDIATE

@@ -5,12 +5,19 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from pathlib import Path
 
 _TAG_RE = re.compile(r"<[^>]*>")
 _HIDDEN_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.DOTALL | re.IGNORECASE)
 _WS_RE = re.compile(r"\s+")
 
 SENTENCE_BREAK = "|"
+
+
+def where(path: object) -> str:
+    """A path as the user should read it in an error: relative ones say what they are relative to."""
+    p = Path(str(path))
+    return str(p) if p.is_absolute() else f"{p} (relative to the working directory {Path.cwd()})"
 
 
 def strip_html(text: str | None, collapse: bool = True) -> str:
