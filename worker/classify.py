@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .rules import STEM_HEAD, Rule, RuleSet
+from .rules import Rule, RuleSet
 from .text import SENTENCE_BREAK, fold, split_folded, strip_html
 
 
@@ -54,7 +54,7 @@ def _rest_matches(toks: list[str], i: int, rest: tuple[str, ...], stem: bool) ->
 
 
 def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
-    index, stems = ruleset.index, ruleset.stems
+    memo_get, entries_of = ruleset._memo.get, ruleset.entries
     found: dict[str, list[_Hit]] = {}
     covered: dict[str, int] = {}  # concept -> first word position after its last match
     pos = sent = 0
@@ -62,29 +62,23 @@ def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
         if tok == SENTENCE_BREAK:
             sent += 1
             continue
-        entries = index.get(tok)
-        if entries:
-            for rest, stem, concept, term in entries:  # longest phrases first
-                if pos < covered.get(concept, 0):
-                    continue  # inside a longer match of this concept ("assad" in "al assad")
-                if rest and not _rest_matches(toks, i, rest, stem):
-                    continue
-                found.setdefault(concept, []).append((pos, sent, concept, term))
-                covered[concept] = pos + 1 + len(rest)
-        if stems and len(tok) >= STEM_HEAD:
-            for stem_word, concept, term in stems.get(tok[:STEM_HEAD], ()):
-                if pos >= covered.get(concept, 0) and tok.startswith(stem_word):
-                    found.setdefault(concept, []).append((pos, sent, concept, term))
-                    covered[concept] = pos + 1
+        entries = memo_get(tok)
+        if entries is None:
+            entries = entries_of(tok)
+        for rest, stem, concept, term in entries:  # longest phrases first
+            if pos < covered.get(concept, 0):
+                continue  # inside a longer match of this concept ("assad" in "al assad")
+            if rest and (i + 1 >= len(toks) or not _rest_matches(toks, i, rest, stem)):
+                continue
+            found.setdefault(concept, []).append((pos, sent, concept, term))
+            covered[concept] = pos + 1 + len(rest)
         pos += 1
     return found
 
 
 def _count(rule: Rule, hits: dict[str, list[_Hit]], used: set[str]) -> int:
-    lists = [hits.get(c) for c in rule.concepts]
-    if not all(lists):
-        return 0
-    anchors, others = lists[0], lists[1:]
+    """Occurrences of the rule's first concept with every other concept in reach (all present)."""
+    anchors, others = hits[rule.concepts[0]], [hits[c] for c in rule.concepts[1:]]
     count = 0
     for a in anchors:
         partners = []
@@ -118,14 +112,19 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
     if (anchors.isdisjoint(title_toks) and anchors.isdisjoint(body_toks)
             and not any(s in title_folded or s in body_folded for s in ruleset.anchor_stems)):
         return Verdict(False, 0.0)
-    by_field = {"title": _find(ruleset, title_toks), "body": _find(ruleset, body_toks)}
-    matches = sorted({f"{c}:{h[3]}" for hits in by_field.values() for c, lst in hits.items() for h in lst})
+    title_hits, body_hits = _find(ruleset, title_toks), _find(ruleset, body_toks)
+    matches = sorted({f"{c}:{h[3]}" for hits in (title_hits, body_hits) for c, lst in hits.items() for h in lst})
+    title_present, body_present = title_hits.keys(), body_hits.keys()
     score = 0.0
     explanation: list[RuleHit] = []
     for rule in ruleset.rules:
-        fields = ("title", "body") if rule.field == "any" else (rule.field,)
+        # Most rules lack one of their concepts: the subset tests skip them without a Python loop.
+        in_title = rule.in_title and rule.concept_set <= title_present
+        in_body = rule.in_body and rule.concept_set <= body_present
+        if not (in_title or in_body):
+            continue
         used: set[str] = set()
-        count = sum(_count(rule, by_field[f], used) for f in fields)
+        count = (_count(rule, title_hits, used) if in_title else 0) + (_count(rule, body_hits, used) if in_body else 0)
         if count:
             count = min(count, rule.max_count)
             points = rule.weight * count

@@ -14,17 +14,12 @@ from typing import Any
 import click
 
 from . import __version__
-from .classify import classify as classify_item
-from .config import Config, ConfigError, load_config
-from .daemon import DaemonError, run_daemon
-from .evaluate import LabeledDataError
-from .feeds import FeedListError, read_opml
-from .pipeline import plural
-from .rules import RulesError, load_rules
-from .store import Store, StoreError
+from .config import Config, load_config
+from .errors import NewswatchError
+from .rules import load_rules
+from .text import plural
 
-USAGE_ERRORS = (ConfigError, RulesError, FeedListError, LabeledDataError)  # exit 2, like click's usage errors
-RUNTIME_ERRORS = (StoreError, DaemonError, OSError)  # exit 1
+# Stages are imported inside the commands that use them: `classify` should not pay for the scheduler.
 
 
 class Context:
@@ -51,12 +46,12 @@ def user_errors(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except USAGE_ERRORS as e:
-            fail(str(e), 2)
+        except NewswatchError as e:
+            fail(str(e), e.exit_code)
         except BrokenPipeError:
             raise
-        except RUNTIME_ERRORS as e:
-            fail(str(e), 1)
+        except OSError as e:  # a file we were told to read or write
+            fail(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "), 1)
     return wrapper
 
 
@@ -84,6 +79,7 @@ pass_ctx = click.make_pass_decorator(Context)
 @user_errors
 def run(ctx: Context) -> None:
     """Run the daemon: poll every [poll] interval_minutes, digest daily at [digest] time."""
+    from .daemon import run_daemon
     setup_logging(logging.INFO)
     run_daemon(ctx.cfg)
 
@@ -128,6 +124,7 @@ def classify(ctx: Context, text: str | None, jsonl) -> None:
     """Classify TEXT (first line as title) and explain, or every line of --jsonl. Stores nothing."""
     if (text is None) == (jsonl is None):
         raise click.UsageError("give TEXT or --jsonl FILE (not both)")
+    from .classify import classify as classify_item
     ruleset = load_rules(ctx.cfg.classifier.rules)
     if text is not None:
         if text == "-":
@@ -163,6 +160,7 @@ def classify(ctx: Context, text: str | None, jsonl) -> None:
 @user_errors
 def search(ctx: Context, query: str, limit: int, relevant_only: bool) -> None:
     """Full-text search (SQLite FTS5) of stored titles and summaries."""
+    from .store import Store
     with Store(ctx.cfg.database.path, create=False) as store:
         rows = store.search(query, limit=limit, relevant_only=relevant_only)
     for r in rows:
@@ -182,6 +180,8 @@ def feeds() -> None:
 @user_errors
 def feeds_list(ctx: Context) -> None:
     """Every feed in the list, with its last status from the database."""
+    from .feeds import read_opml
+    from .store import Store
     specs = read_opml(ctx.cfg.feeds.opml)
     health = {}
     if Path(ctx.cfg.database.path).exists():
@@ -197,6 +197,36 @@ def feeds_list(ctx: Context) -> None:
 @cli.group()
 def rules() -> None:
     """Derive a rules draft from seed articles; measure rules on labeled items."""
+
+
+@rules.command("seed")
+@click.argument("seeds", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the draft rules (TOML); - for stdout.")
+@click.option("--background", metavar="FILE",
+              help="Ordinary news to contrast with: JSON lines of items, or a WORD<TAB>COUNT table "
+                   "(default: the bundled December 2022 corpus counts).")
+@click.option("--rules", "rules_path", metavar="FILE",
+              help="Rules whose terms are marked as known (default: [classifier] rules, if present).")
+@click.option("--top", default=40, show_default=True, help="Candidates per group.")
+@pass_ctx
+@user_errors
+def rules_seed(ctx: Context, seeds: tuple[str, ...], output: str, background: str | None,
+               rules_path: str | None, top: int) -> None:
+    """Derive a rules draft from seed articles: distinctive terms, each with its evidence."""
+    from .seed import derive, draft_toml, load_background, read_seed
+    bg = load_background(background)
+    known_rules = rules_path or ctx.cfg.classifier.rules
+    ruleset = load_rules(known_rules) if rules_path or Path(known_rules).exists() else None
+    groups = derive([read_seed(s) for s in seeds], bg, ruleset, per_group=top)
+    text = draft_toml(groups, [Path(s).name for s in seeds], bg)
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(groups.items()) if not k.startswith("known:"))
+        known = sum(len(v) for k, v in groups.items() if k.startswith("known:"))
+        click.echo(f"wrote {output}: {counts}; {known} already in the rules")
 
 
 @rules.command("eval")

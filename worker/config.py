@@ -10,11 +10,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import UsageError
+
 DEFAULT_CONFIG = Path("config/newswatch.toml")
 CONFIG_ENV = "NEWSWATCH_CONFIG"
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A configuration that cannot be used; str() is the one line to show the user."""
 
 

@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import Config
+from .errors import NewswatchError
 from .feeds import read_opml
 from .pipeline import poll_cycle, send_digest
 from .rules import load_rules
@@ -27,7 +28,7 @@ log = logging.getLogger("newswatch")
 DIGEST_GRACE_SECONDS = 6 * 3600  # a digest missed while the machine slept still goes out that morning
 
 
-class DaemonError(RuntimeError):
+class DaemonError(NewswatchError):
     pass
 
 

@@ -14,10 +14,11 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from .config import Config, ConfigError
+from .errors import NewswatchError
 from .store import utcnow
 
 
-class DeliveryError(RuntimeError):
+class DeliveryError(NewswatchError):
     pass
 
 

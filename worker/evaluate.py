@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .classify import Verdict, classify
+from .errors import UsageError
 from .rules import RuleSet
 
 
-class LabeledDataError(ValueError):
+class LabeledDataError(UsageError):
     """A labeled file that cannot be used; the message names the file and line."""
 
 

@@ -6,10 +6,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import UsageError
 from .text import where
 
 
-class FeedListError(ValueError):
+class FeedListError(UsageError):
     """An OPML file that cannot be read; the message names the file."""
 
 

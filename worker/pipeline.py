@@ -23,12 +23,9 @@ from .fetch import Fetcher, FetchResult
 from .parse import parse_feed
 from .rules import RuleSet, load_rules
 from .store import DigestRecord, FeedState, NewItem, Store, StoredItem, backoff_after, utcnow
+from .text import plural
 
 log = logging.getLogger("newswatch")
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @dataclass

@@ -37,6 +37,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import UsageError
 from .text import fold, where
 
 ARABIC_PREFIXES = ("", "ال", "و", "وال", "ف", "فال", "ب", "بال", "ل", "لل", "ك", "كال", "وب", "وبال",
@@ -47,7 +48,7 @@ _BRACES_RE = re.compile(r"\{([^{}]*)\}")
 FIELDS = ("title", "body", "any")
 
 
-class RulesError(ValueError):
+class RulesError(UsageError):
     """A rules file that cannot be used; the message names the file, line and key."""
 
 
@@ -61,11 +62,15 @@ class Rule:
     weight: float
     max_count: int
     description: str = ""
+    concept_set: frozenset[str] = frozenset()
+    in_title: bool = True  # from `field`, kept as flags for the hot loop
+    in_body: bool = True
 
 
 # (remaining folded tokens, last of them is a stem, concept, term as written)
 Entry = tuple[tuple[str, ...], bool, str, str]
 STEM_HEAD = 4  # one-word stems are looked up by their first letters
+MEMO_LIMIT = 500_000  # distinct tokens remembered by RuleSet.entries
 
 
 @dataclass
@@ -78,6 +83,23 @@ class RuleSet:
     stems: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # head -> (stem, concept, term)
     anchors: frozenset[str] = frozenset()  # words of the anchor concepts
     anchor_stems: tuple[str, ...] = ()  # their stems, tested as substrings of the folded text
+    _memo: dict[str, tuple[Entry, ...]] = field(default_factory=dict, repr=False)
+
+    def entries(self, token: str) -> tuple[Entry, ...]:
+        """Every entry a token can start: exact words (longest phrases first), then stems it begins with.
+
+        Memoized: news repeats its words, so most tokens cost one dict lookup.
+        """
+        found = self._memo.get(token)
+        if found is None:
+            exact = tuple(self.index.get(token, ()))
+            stems = tuple(((), False, concept, term) for stem, concept, term in self.stems.get(token[:STEM_HEAD], ())
+                          if token.startswith(stem))
+            found = exact + stems
+            if len(self._memo) > MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[token] = found
+        return found
 
 
 def expand_term(term: str) -> list[tuple[tuple[str, ...], bool]]:
@@ -202,7 +224,7 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         if not isinstance(max_count, int) or isinstance(max_count, bool) or max_count < 1:
             raise fail(None, "max_count", "must be a positive integer", i)
         rules.append(Rule(str(name), tuple(names), within_words, sentence, fld, float(weight), max_count,
-                          str(r.get("description", ""))))
+                          str(r.get("description", "")), frozenset(names), fld != "body", fld != "title"))
 
     ruleset = RuleSet(path, float(threshold), concepts, rules)
     seen: set[tuple[tuple[str, ...], bool, str]] = set()

@@ -19,6 +19,7 @@ from typing import Self
 
 import sqlite_utils
 
+from .errors import NewswatchError
 from .text import where
 
 SCHEMA_VERSION = 1
@@ -87,7 +88,7 @@ class DigestRecord:
     item_ids: list[int]
 
 
-class StoreError(RuntimeError):
+class StoreError(NewswatchError):
     pass
 
 

@@ -14,6 +14,10 @@ _WS_RE = re.compile(r"\s+")
 SENTENCE_BREAK = "|"
 
 
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def where(path: object) -> str:
     """A path as the user should read it in an error: relative ones say what they are relative to."""
     p = Path(str(path))

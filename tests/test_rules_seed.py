@@ -1,0 +1,42 @@
+"""`newswatch rules seed`: a valid, evidenced rules draft from the seed articles."""
+
+import json
+
+from worker.rules import load_rules
+
+from conftest import REPO, newswatch
+
+SEEDS = sorted(str(p) for p in (REPO / "seeds").glob("*.txt"))
+
+
+def test_seed_draft_from_the_seed_articles(tmp_path):
+    out = tmp_path / "draft.toml"
+    done = newswatch("rules", "seed", *SEEDS, "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"wrote {out}: 40 names, 40 vocabulary;")
+    draft = load_rules(out)  # a valid rules file, usable by rules eval as it is
+    names, vocabulary = draft.concepts["names"], draft.concepts["vocabulary"]
+    assert {"hulusi", "shoigu"} <= set(names[:5])
+    assert "constructive" in vocabulary
+    text = out.read_text()
+    assert "in 5/5 seeds" in text and "bg 0.2" in text  # evidence per term
+    assert "# Already in the rules" in text and "turkey: turkish" in text
+
+
+def test_seed_with_a_background_of_items(tmp_path):
+    background = tmp_path / "bg.jsonl"
+    background.write_text("".join(json.dumps({"title": f"Markets {i}", "summary": "Stocks and the weather"}) + "\n"
+                                  for i in range(50)))
+    seed = tmp_path / "s.txt"
+    seed.write_text("Ankara and Damascus held normalization talks.\nThe normalization talks were constructive.")
+    out = newswatch("rules", "seed", str(seed), "-o", "-", "--background", str(background))
+    assert out.returncode == 0, out.stderr
+    assert "against 50 background news items" in out.stdout
+    assert 'relation: normalization' in out.stdout  # known to the shipped rules
+    assert '"constructive"' in out.stdout
+
+
+def test_seed_errors_are_one_line(tmp_path):
+    out = newswatch("rules", "seed", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "x.toml"))
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "missing.txt" in out.stderr
