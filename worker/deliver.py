@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .config import Config, ConfigError
 from .errors import NewswatchError
+from .failpoints import checkpoint
 from .store import utcnow
 
 
@@ -91,6 +92,7 @@ def write_outbox(msg: EmailMessage, outbox: Path, name: str) -> Path:
             f.write(msg.as_bytes())
             f.flush()
             os.fsync(f.fileno())
+        checkpoint("outbox.written")
         tmp.replace(path)
     except OSError as e:
         raise DeliveryError(f"outbox {outbox}: {e.strerror or e}") from None

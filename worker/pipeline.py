@@ -18,6 +18,7 @@ from .classify import classify
 from .config import Config
 from .deliver import DeliveryError, build_message, new_message_id, send
 from .digest import group_stories, render_html, render_text
+from .failpoints import checkpoint
 from .feeds import read_opml
 from .fetch import Fetcher, FetchResult
 from .parse import parse_feed
@@ -97,6 +98,7 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
 
 def _store_result(store: Store, ruleset: RuleSet, feed: FeedState, result: FetchResult,
                   interval: timedelta, summary: PollSummary) -> None:
+    checkpoint("poll.fetched")
     summary.feeds += 1
     now = utcnow()
     if result.status == "not_modified":
@@ -108,6 +110,7 @@ def _store_result(store: Store, ruleset: RuleSet, feed: FeedState, result: Fetch
     parsed = None
     if result.status == "ok":
         parsed = parse_feed(result.body or b"", result.final_url or feed.url, result.content_type)
+        checkpoint("poll.parsed")
         error = parsed.error
     if error or parsed is None:
         summary.errors += 1
@@ -119,6 +122,7 @@ def _store_result(store: Store, ruleset: RuleSet, feed: FeedState, result: Fetch
     items = []
     for it in parsed.items:
         v = classify(ruleset, it.title, it.summary, it.content)
+        checkpoint("poll.classified")
         items.append(NewItem(it.dedup_key(), it.guid, it.link, it.title, it.summary, it.published, it.lang,
                              it.content_hash, v.score, v.relevant, v.matches, v.explanation_dicts()))
     new, relevant = store.record_poll(
@@ -175,6 +179,7 @@ def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSum
     items = store.items_by_id(record.item_ids)
     subject, text, html = _render(cfg, items)
     msg = build_message(cfg, subject, text, html, record.message_id)
+    checkpoint("digest.before_send")
     try:
         transport, path = send(msg, cfg, outbox_name(record))
     except DeliveryError as e:
@@ -182,6 +187,9 @@ def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSum
         summary.errors.append(str(e))
         log.error("digest %d: %s", record.id, e)
         return False
+    # The documented window: the message is out, the database does not know it yet. A crash here
+    # resends this digest with the same Message-ID.
+    checkpoint("digest.sent")
     store.digest_sent(record.id, transport, path)
     summary.digests_sent += 1
     summary.items_delivered += len(items)

@@ -20,6 +20,7 @@ from typing import Self
 import sqlite_utils
 
 from .errors import NewswatchError
+from .failpoints import checkpoint
 from .text import where
 
 SCHEMA_VERSION = 1
@@ -185,15 +186,17 @@ class Store:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, label: str = "store") -> Iterator[sqlite3.Connection]:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            checkpoint(f"{label}.before_commit")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         else:
             self.conn.execute("COMMIT")
+            checkpoint(f"{label}.committed")
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -242,7 +245,7 @@ class Store:
         now = iso(utcnow())
         new = relevant = 0
         failed = status == "error"
-        with self.transaction() as c:
+        with self.transaction("store.feed") as c:
             for item in items:
                 dup = c.execute(
                     "SELECT 1 FROM items WHERE feed_id = ? AND (dedup_key = ? OR guid = ? OR link = ? "
@@ -335,7 +338,7 @@ class Store:
     def create_digest(self, item_ids: list[int], message_id: str) -> DigestRecord:
         """Record a digest and claim its items before anything is sent."""
         now = iso(utcnow())
-        with self.transaction() as c:
+        with self.transaction("digest.record") as c:
             cur = c.execute("INSERT INTO digests (message_id, created_at, status, item_count) "
                             "VALUES (?, ?, 'pending', ?)", (message_id, now, len(item_ids)))
             did = cur.lastrowid
@@ -345,7 +348,7 @@ class Store:
 
     def digest_sent(self, digest_id: int, transport: str, outbox_path: str | None = None) -> None:
         now = iso(utcnow())
-        with self.transaction() as c:
+        with self.transaction("digest.mark_sent") as c:
             c.execute("UPDATE digests SET status = 'sent', sent_at = ?, transport = ?, outbox_path = ?, "
                       "attempts = attempts + 1, last_attempt_at = ?, last_error = NULL WHERE id = ?",
                       (now, transport, outbox_path, now, digest_id))
