@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from worker.store import NewItem, Store, utcnow
+from worker.store import MIGRATIONS, SCHEMA_VERSION, NewItem, Store, utcnow
 
 
 def item(guid=None, link=None, title="t", summary="s", content_hash=None, relevant=False):
@@ -59,7 +59,26 @@ def test_wal_mode_and_schema_version(tmp_path):
     with Store(tmp_path / "y.db") as s:
         assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with Store(tmp_path / "y.db") as s:  # reopening migrates nothing and keeps the data
-        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_version_1_database_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for statement in MIGRATIONS[0]:
+        db.execute(statement)
+    db.execute("INSERT INTO feeds (url, created_at) VALUES ('https://a.example/feed', '2023-01-01T00:00:00Z')")
+    db.execute("INSERT INTO items (feed_id, dedup_key, title, summary, fetched_at, content_hash, score, relevant, "
+               "matches, explanation) VALUES (1, 'guid:1', 'Old item', 's', '2023-01-01T00:00:00Z', 'h', 9, 1, "
+               "'[]', '[]')")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with Store(path) as s:
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert [i.title for i in s.all_items()] == ["Old item"]
+        assert s.conn.execute("SELECT alert_attempts, alerted_at FROM items").fetchone() == (0, None)
+        assert [r["title"] for r in s.search("old")] == ["Old item"]  # FTS built over the old rows
 
 
 def test_feeds_removed_from_the_list_become_inactive_but_keep_history(store):

@@ -54,6 +54,9 @@ class DigestConfig:
     subject: str = "newswatch digest: {count} new items on Turkey–Syria relations"
     send_empty: bool = False
     max_items: int = 200
+    near_misses: int = 10  # at most this many items just under the threshold; 0 leaves the section out
+    near_miss_margin: float = 2.0  # "just under": within this many points of the threshold
+    failing_feed_hours: int = 24  # list feeds failing at least this long
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,15 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    webhook_url: str = ""  # empty: no instant alerts
+    min_score: float = 10.0
+    timeout_seconds: float = 10.0
+    retries: int = 2  # more tries within one poll cycle, with a short pause
+    max_attempts: int = 10  # over all cycles; then the error stays recorded and the digest carries it
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
@@ -74,6 +86,7 @@ class Config:
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str = "(built-in defaults)"
 
     def smtp_password(self) -> str:
@@ -88,7 +101,8 @@ class Config:
 
 
 _SECTION_TYPES = {"database": DatabaseConfig, "feeds": FeedsConfig, "poll": PollConfig,
-                  "classifier": ClassifierConfig, "digest": DigestConfig, "smtp": SmtpConfig}
+                  "classifier": ClassifierConfig, "digest": DigestConfig, "smtp": SmtpConfig,
+                  "alerts": AlertsConfig}
 
 
 def _toml_key(name: str) -> str:
@@ -167,6 +181,11 @@ def _validate(cfg: Config, err) -> None:
         raise err("[digest] from", f"not an e-mail address: {d.from_!r}")
     if d.max_items < 1:
         raise err("[digest] max_items", "must be at least 1")
+    a = cfg.alerts
+    if a.webhook_url and not a.webhook_url.startswith(("http://", "https://")):
+        raise err("[alerts] webhook_url", f"must be an http(s) URL, got {a.webhook_url!r}")
+    if a.timeout_seconds <= 0 or a.retries < 0 or a.max_attempts < 1:
+        raise err("[alerts]", "timeout_seconds > 0, retries >= 0 and max_attempts >= 1")
     s = cfg.smtp
     if s.security not in ("starttls", "ssl", "none"):
         raise err("[smtp] security", f'must be "starttls", "ssl" or "none", got {s.security!r}')

@@ -13,6 +13,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+import requests
+
 from .config import Config, ConfigError
 from .errors import NewswatchError
 from .failpoints import checkpoint
@@ -80,6 +82,17 @@ def send_smtp(msg: EmailMessage, cfg: Config) -> None:
         raise DeliveryError(f"SMTP {s.host}:{s.port}: timed out") from None
     except (OSError, ssl.SSLError) as e:
         raise DeliveryError(f"SMTP {s.host}:{s.port}: {e.strerror or e}") from None
+
+
+def post_webhook(url: str, payload: dict, timeout: float, user_agent: str, key: str) -> None:
+    """POST JSON; any answer but 2xx is a failure. `key` lets the receiver drop a repeat."""
+    try:
+        resp = requests.post(url, json=payload, timeout=timeout, allow_redirects=False,
+                             headers={"User-Agent": user_agent, "Idempotency-Key": key})
+    except requests.RequestException as e:
+        raise DeliveryError(f"webhook {url}: {type(e).__name__}") from None
+    if not 200 <= resp.status_code < 300:
+        raise DeliveryError(f"webhook {url} answered HTTP {resp.status_code}")
 
 
 def write_outbox(msg: EmailMessage, outbox: Path, name: str) -> Path:

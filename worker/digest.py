@@ -1,12 +1,13 @@
 """Digest stage: group items into stories and render them as plain text and HTML.
 
 Everything shown comes from untrusted feeds: HTML output escapes every value, keeps http(s) links only,
-and has no images, scripts or remote resources.
+and has no images, scripts or remote resources; the styling is inline, as mail clients require.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -16,7 +17,9 @@ from .store import StoredItem
 from .text import fold
 
 SNIPPET = 280
-SIMILAR = 0.5  # Jaccard similarity of title words at which two items are the same story
+SAME_TITLE = 0.5  # Jaccard similarity of title words at which two items are the same story
+SIMILAR_TITLE, SAME_LEDE = 0.3, 0.5  # or: somewhat similar titles and the same opening of the text
+_OUTLET_SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{2,40}$")  # "... - Reuters", "... | Al Jazeera"
 
 
 @dataclass
@@ -36,28 +39,46 @@ class Story:
         return list(dict.fromkeys(i.feed_title or i.feed_url for i in self.items))
 
 
-def _words(title: str) -> set[str]:
-    return {w for w in fold(title).split() if len(w) > 2}
+@dataclass
+class DigestContent:
+    title: str
+    stories: list[Story]
+    near_misses: list[StoredItem]
+    failing_feeds: list[dict]
+    tz: ZoneInfo
+
+
+def _words(text: str, limit: int | None = None) -> set[str]:
+    words = [w for w in fold(text).split() if len(w) > 2]
+    return set(words[:limit])
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def group_stories(items: list[StoredItem]) -> list[Story]:
-    """Near-duplicate items (same link, or titles sharing most words) form one story; best first."""
-    stories: list[tuple[Story, set[str], set[str]]] = []
+    """Near-duplicates (the same link, the same wire story or event from several outlets) form one
+    story; stories with more sources first, then by score."""
+    groups: list[tuple[Story, list[set[str]], list[set[str]], set[str]]] = []
     for item in items:
-        words = _words(item.title)
+        title = _words(_OUTLET_SUFFIX.sub("", item.title))
+        lede = _words(item.summary, 30)
         link = item.link or f"#{item.id}"
-        for story, story_words, links in stories:
-            union = words | story_words
-            if link in links or (union and len(words & story_words) / len(union) >= SIMILAR):
+        for story, titles, ledes, links in groups:
+            if link in links or any(
+                    _jaccard(title, t) >= SAME_TITLE or (_jaccard(title, t) >= SIMILAR_TITLE and _jaccard(lede, x) >= SAME_LEDE)
+                    for t, x in zip(titles, ledes, strict=True)):
                 story.items.append(item)
-                story_words |= words
+                titles.append(title)
+                ledes.append(lede)
                 links.add(link)
                 break
         else:
-            stories.append((Story([item]), set(words), {link}))
-    out = [s for s, _, _ in stories]
-    out.sort(key=lambda s: (-len(s.sources), -s.score))
-    return out
+            groups.append((Story([item]), [title], [lede], {link}))
+    stories = [g[0] for g in groups]
+    stories.sort(key=lambda s: (-len(s.sources), -s.score))
+    return stories
 
 
 def local_time(iso_utc: str | None, tz: ZoneInfo) -> str:
@@ -72,19 +93,20 @@ def local_time(iso_utc: str | None, tz: ZoneInfo) -> str:
 
 def why(item: StoredItem) -> str:
     parts = [f"{h['rule']} (+{h['points']:g})" for h in item.explanation if h.get("points", 0) > 0]
-    return ", ".join(parts) or "score " + f"{item.score:g}"
+    minus = [f"{h['rule']} ({h['points']:g})" for h in item.explanation if h.get("points", 0) < 0]
+    return ", ".join(parts + minus) or f"score {item.score:g}"
 
 
 def _snippet(text: str) -> str:
     return text if len(text) <= SNIPPET else text[:SNIPPET].rsplit(" ", 1)[0] + " …"
 
 
-def render_text(stories: list[Story], tz: ZoneInfo, title: str) -> str:
-    lines = [title, "=" * len(title), ""]
-    for n, story in enumerate(stories, 1):
+def render_text(c: DigestContent) -> str:
+    lines = [c.title, "=" * len(c.title), ""]
+    for n, story in enumerate(c.stories, 1):
         lead = story.lead
         lines.append(f"{n}. {lead.title}")
-        when = local_time(lead.published or lead.fetched, tz)
+        when = local_time(lead.published or lead.fetched, c.tz)
         lines.append(f"   {when} · {', '.join(story.sources)} · score {story.score:g}")
         if lead.summary:
             lines.append(f"   {_snippet(lead.summary)}")
@@ -93,48 +115,77 @@ def render_text(stories: list[Story], tz: ZoneInfo, title: str) -> str:
             if item.link:
                 lines.append(f"   - {item.feed_title or item.feed_url}: {item.link}")
         lines.append("")
-    if not stories:
-        lines.append("Nothing new.")
+    if not c.stories:
+        lines += ["Nothing new.", ""]
+    if c.near_misses:
+        lines += ["Near misses (scored just under the threshold; for tuning the rules)", "-" * 67]
+        for item in c.near_misses:
+            lines.append(f"  {item.score:>5g}  {item.title}  ({item.feed_title or item.feed_url})"
+                         + (f" {item.link}" if item.link else ""))
+        lines.append("")
+    if c.failing_feeds:
+        lines += ["Feeds failing for a day or more", "-" * 31]
+        for f in c.failing_feeds:
+            lines.append(f"  {f['title'] or f['url']}: {f['last_error']} ({f['error_count']} failures in a row, "
+                         f"last success {f['last_success_at'] or 'never'}) <{f['url']}>")
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _safe_href(url: str | None) -> str | None:
-    return canonical_url(url)  # None unless http(s)
+def _href(url: str | None) -> str | None:
+    return canonical_url(url)  # None unless http(s): no javascript:, data: or mailto: links
 
 
-def render_html(stories: list[Story], tz: ZoneInfo, title: str) -> str:
+def render_html(c: DigestContent) -> str:
     e = html.escape
     out = [
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\">",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-        f"<title>{e(title)}</title></head>",
-        "<body style=\"margin:0;padding:16px;background:#f6f6f4;font-family:Georgia,serif;color:#222;\">",
-        "<div style=\"max-width:680px;margin:0 auto;background:#fff;padding:20px;border-radius:6px;\">",
-        f"<h1 style=\"font-size:20px;margin:0 0 16px;\">{e(title)}</h1>",
+        f"<title>{e(c.title)}</title></head>",
+        ("<body style=\"margin:0;padding:12px;background:#f4f4f1;font-family:Georgia,'Times New Roman',serif;"
+         "color:#222;\">"),
+        "<div style=\"max-width:680px;margin:0 auto;background:#fff;padding:18px 20px;border-radius:6px;\">",
+        f"<h1 style=\"font-size:20px;line-height:1.3;margin:0 0 12px;\">{e(c.title)}</h1>",
     ]
-    for story in stories:
+    for story in c.stories:
         lead = story.lead
-        href = _safe_href(lead.link)
+        href = _href(lead.link)
         head = e(lead.title)
         if href:
             head = f"<a href=\"{e(href)}\" style=\"color:#0b4f8a;text-decoration:none;\">{head}</a>"
-        when = e(local_time(lead.published or lead.fetched, tz))
+        when = e(local_time(lead.published or lead.fetched, c.tz))
         out.append("<div style=\"border-top:1px solid #ddd;padding:12px 0;\">")
-        out.append(f"<h2 dir=\"auto\" style=\"font-size:17px;margin:0 0 4px;\">{head}</h2>")
-        out.append(f"<div style=\"font-size:13px;color:#666;\">{when} · {e(', '.join(story.sources))}</div>")
+        out.append(f"<h2 dir=\"auto\" style=\"font-size:17px;line-height:1.35;margin:0 0 4px;\">{head}</h2>")
+        out.append(f"<div style=\"font-size:13px;color:#666;\">{when} · {e(', '.join(story.sources))} · "
+                   f"score {story.score:g}</div>")
         if lead.summary:
-            out.append(f"<p dir=\"auto\" style=\"font-size:15px;line-height:1.4;margin:6px 0;\">{e(_snippet(lead.summary))}</p>")
+            out.append(f"<p dir=\"auto\" style=\"font-size:15px;line-height:1.45;margin:6px 0;\">"
+                       f"{e(_snippet(lead.summary))}</p>")
         out.append(f"<div style=\"font-size:12px;color:#888;\">why: {e(why(lead))}</div>")
-        links = []
-        for item in story.items:
-            h = _safe_href(item.link)
-            if h:
-                links.append(f"<a href=\"{e(h)}\" style=\"color:#0b4f8a;\">{e(item.feed_title or item.feed_url)}</a>")
+        links = [f"<a href=\"{e(h)}\" style=\"color:#0b4f8a;\">{e(i.feed_title or i.feed_url)}</a>"
+                 for i in story.items if (h := _href(i.link))]
         if len(links) > 1:
-            out.append(f"<div style=\"font-size:13px;margin-top:4px;\">sources: {' · '.join(links)}</div>")
+            out.append(f"<div style=\"font-size:13px;margin-top:4px;\">{len(links)} sources: "
+                       f"{' · '.join(links)}</div>")
         out.append("</div>")
-    if not stories:
+    if not c.stories:
         out.append("<p>Nothing new.</p>")
+    if c.near_misses:
+        out.append("<h3 style=\"font-size:15px;margin:18px 0 6px;color:#555;\">Near misses "
+                   "<span style=\"font-weight:normal;font-size:12px;\">(just under the threshold; for tuning "
+                   "the rules)</span></h3><ul style=\"padding-left:18px;margin:0;font-size:13px;color:#555;\">")
+        for item in c.near_misses:
+            h = _href(item.link)
+            t = f"<a href=\"{e(h)}\" style=\"color:#555;\">{e(item.title)}</a>" if h else e(item.title)
+            out.append(f"<li dir=\"auto\">{t} · {e(item.feed_title or item.feed_url)} · {item.score:g}</li>")
+        out.append("</ul>")
+    if c.failing_feeds:
+        out.append("<h3 style=\"font-size:15px;margin:18px 0 6px;color:#8a3b0b;\">Feeds failing for a day or "
+                   "more</h3><ul style=\"padding-left:18px;margin:0;font-size:13px;color:#555;\">")
+        for f in c.failing_feeds:
+            out.append(f"<li>{e(f['title'] or f['url'])}: {e(f['last_error'] or '')} "
+                       f"({f['error_count']} failures in a row)</li>")
+        out.append("</ul>")
     out.append("<p style=\"font-size:12px;color:#999;margin-top:16px;\">sent by newswatch</p>")
     out.append("</div></body></html>")
     return "\n".join(out) + "\n"

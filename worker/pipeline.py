@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,14 +17,14 @@ from zoneinfo import ZoneInfo
 
 from .classify import classify
 from .config import Config
-from .deliver import DeliveryError, build_message, new_message_id, send
-from .digest import group_stories, render_html, render_text
+from .deliver import DeliveryError, build_message, new_message_id, post_webhook, send
+from .digest import DigestContent, group_stories, local_time, render_html, render_text, why
 from .failpoints import checkpoint
 from .feeds import read_opml
 from .fetch import Fetcher, FetchResult
 from .parse import parse_feed
 from .rules import RuleSet, load_rules
-from .store import DigestRecord, FeedState, NewItem, Store, StoredItem, backoff_after, utcnow
+from .store import DigestRecord, FeedState, NewItem, Store, StoredItem, backoff_after, iso, utcnow
 from .text import plural
 
 log = logging.getLogger("newswatch")
@@ -37,12 +38,19 @@ class PollSummary:
     errors: int = 0
     not_modified: int = 0
     error_feeds: list[tuple[str, str]] = field(default_factory=list)
+    alerts_sent: int = 0
+    alerts_failed: int = 0
 
     def line(self) -> str:
         if not self.feeds:
-            return "polled 0 feeds: none is due yet (`newswatch poll --all` polls every feed now)"
-        return (f"polled {plural(self.feeds, 'feed')}: {plural(self.new_items, 'new item')}, "
-                f"{self.relevant} relevant, {plural(self.errors, 'error')} ({self.not_modified} not modified)")
+            line = "polled 0 feeds: none is due yet (`newswatch poll --all` polls every feed now)"
+        else:
+            line = (f"polled {plural(self.feeds, 'feed')}: {plural(self.new_items, 'new item')}, "
+                    f"{self.relevant} relevant, {plural(self.errors, 'error')} ({self.not_modified} not modified)")
+        if self.alerts_sent or self.alerts_failed:
+            line += f"; {plural(self.alerts_sent, 'alert')} sent" + (
+                f", {self.alerts_failed} failed (retried next cycle)" if self.alerts_failed else "")
+        return line
 
 
 @dataclass
@@ -93,7 +101,59 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
             # their feeds, never stored, are simply due again next time.
             pool.shutdown(wait=not pending, cancel_futures=True)
             fetcher.close()
+        if cfg.alerts.webhook_url and not (stop is not None and stop.is_set()):
+            summary.alerts_sent, summary.alerts_failed = send_alerts(cfg, store)
     return summary
+
+
+ALERT_WINDOW = timedelta(days=2)  # a newly configured webhook does not replay the archive
+
+
+def send_alerts(cfg: Config, store: Store) -> tuple[int, int]:
+    """Post every relevant item at or above [alerts] min_score not yet alerted; (sent, failed).
+
+    Bookkeeping as for digests: an item is marked alerted only after the webhook answered 2xx; a
+    failure is recorded and retried next cycle, up to max_attempts. Window: a crash between the
+    answer and the mark posts the item again, with the same Idempotency-Key.
+    """
+    a = cfg.alerts
+    tz = ZoneInfo(cfg.digest.timezone)
+    since = iso(utcnow() - ALERT_WINDOW)
+    sent = failed = 0
+    for item in store.pending_alerts(a.min_score, a.max_attempts, since):
+        payload = alert_payload(item, tz)
+        error = ""
+        for attempt in range(a.retries + 1):
+            if attempt:
+                time.sleep(min(0.5 * 2 ** (attempt - 1), 5.0))
+            checkpoint("alert.before_post")
+            try:
+                post_webhook(a.webhook_url, payload, a.timeout_seconds, cfg.poll.user_agent,
+                             f"newswatch-item-{item.id}-{item.feed_id}")
+            except DeliveryError as e:
+                error = str(e)
+                continue
+            checkpoint("alert.posted")
+            store.alert_sent(item.id)
+            sent += 1
+            break
+        else:
+            store.alert_failed(item.id, error)
+            log.warning("alert for item %d: %s", item.id, error)
+            failed += 1
+    return sent, failed
+
+
+def alert_payload(item: StoredItem, tz: ZoneInfo) -> dict:
+    """Slack-compatible: `text` is the message; `newswatch` carries the fields for other receivers."""
+    source = item.feed_title or item.feed_url
+    text = f"newswatch: {item.title} ({source}, score {item.score:g})"
+    if item.link:
+        text += f" {item.link}"
+    return {"text": text, "newswatch": {
+        "id": item.id, "title": item.title, "link": item.link, "source": source, "score": item.score,
+        "published": item.published, "published_local": local_time(item.published or item.fetched, tz),
+        "why": why(item)}}
 
 
 def _store_result(store: Store, ruleset: RuleSet, feed: FeedState, result: FetchResult,
@@ -137,11 +197,14 @@ def _subject(cfg: Config, count: int) -> str:
     return cfg.digest.subject.replace("{count}", str(count))
 
 
-def _render(cfg: Config, items: list[StoredItem]) -> tuple[str, str, str]:
-    tz = ZoneInfo(cfg.digest.timezone)
-    stories = group_stories(items)
-    subject = _subject(cfg, len(items))
-    return subject, render_text(stories, tz, subject), render_html(stories, tz, subject)
+def _render(cfg: Config, store: Store, items: list[StoredItem], threshold: float) -> tuple[str, str, str]:
+    d = cfg.digest
+    near = (store.near_misses(threshold - d.near_miss_margin, store.last_digest_at(), d.near_misses)
+            if d.near_misses else [])
+    failing = store.failing_feeds(iso(utcnow() - timedelta(hours=d.failing_feed_hours)))
+    content = DigestContent(_subject(cfg, len(items)), group_stories(items), near, failing,
+                            ZoneInfo(d.timezone))
+    return content.title, render_text(content), render_html(content)
 
 
 def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> DigestSummary:
@@ -152,21 +215,22 @@ def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> Digest
     the same items and the same Message-ID before anything new is sent.
     """
     summary = DigestSummary()
+    threshold = load_rules(cfg.classifier.rules).threshold
     with Store(cfg.database.path, create=False) as store:
         if dry_run:
             items = [i for d in store.unsent_digests() for i in store.items_by_id(d.item_ids)]
             items += store.undelivered_relevant(cfg.digest.max_items)
-            _, text, html = _render(cfg, items)
+            _, text, html = _render(cfg, store, items, threshold)
             summary.preview = html if fmt == "html" else text
             return summary
         for record in store.unsent_digests():
-            if not _deliver(cfg, store, record, summary):
+            if not _deliver(cfg, store, record, summary, threshold):
                 return summary
         items = store.undelivered_relevant(cfg.digest.max_items)
         if not items and not cfg.digest.send_empty:
             return summary
         record = store.create_digest([i.id for i in items], new_message_id(cfg.digest.from_))
-        _deliver(cfg, store, record, summary)
+        _deliver(cfg, store, record, summary, threshold)
     return summary
 
 
@@ -175,9 +239,9 @@ def outbox_name(record: DigestRecord) -> str:
     return f"digest-{record.id:06d}-{hashlib.sha1(record.message_id.encode()).hexdigest()[:8]}"
 
 
-def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSummary) -> bool:
+def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSummary, threshold: float) -> bool:
     items = store.items_by_id(record.item_ids)
-    subject, text, html = _render(cfg, items)
+    subject, text, html = _render(cfg, store, items, threshold)
     msg = build_message(cfg, subject, text, html, record.message_id)
     checkpoint("digest.before_send")
     try:

@@ -23,7 +23,7 @@ from .errors import NewswatchError
 from .failpoints import checkpoint
 from .text import where
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -151,6 +151,19 @@ CREATE INDEX IF NOT EXISTS items_pending ON items (relevant, digest_id);
 CREATE INDEX IF NOT EXISTS items_published ON items (published_at);
 """
 
+# MIGRATIONS[n] upgrades a database from schema version n to n + 1; a database is upgraded in place,
+# each step in its own transaction, so an old database keeps every row.
+MIGRATIONS: list[list[str]] = [
+    [s for s in _DDL.split(";") if s.strip()],
+    [  # v2: instant alerts, with the same bookkeeping as digests
+        "ALTER TABLE items ADD COLUMN alerted_at TEXT",
+        "ALTER TABLE items ADD COLUMN alert_attempts INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE items ADD COLUMN alert_error TEXT",
+        "CREATE INDEX IF NOT EXISTS items_alert_pending ON items (alerted_at, score)",
+    ],
+]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
 
 class Store:
     def __init__(self, path: str | Path, create: bool = True):
@@ -203,13 +216,11 @@ class Store:
         if version > SCHEMA_VERSION:
             raise StoreError(f"database {self.path} has schema version {version}, newer than this "
                              f"newswatch ({SCHEMA_VERSION}); upgrade newswatch")
-        if version == SCHEMA_VERSION:
-            return
-        with self.transaction() as c:
-            for statement in _DDL.split(";"):
-                if statement.strip():
+        for step in range(version, SCHEMA_VERSION):
+            with self.transaction("store.migrate") as c:
+                for statement in MIGRATIONS[step]:
                     c.execute(statement)
-            c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                c.execute(f"PRAGMA user_version = {step + 1}")
         if not self.db["items"].detect_fts():
             # Configured through sqlite-utils (items_fts + triggers) so Datasette's search finds it.
             self.db["items"].enable_fts(["title", "summary"], create_triggers=True, tokenize="unicode61")
@@ -313,6 +324,38 @@ class Store:
         except sqlite3.OperationalError:
             # Not valid FTS5 syntax (a stray quote or operator): search for the words as typed.
             return list(self.db["items"].search(query, columns=columns, limit=limit, where=where, quote=True))
+
+    def near_misses(self, min_score: float, since: str | None, limit: int) -> list[StoredItem]:
+        """Items scored just under the threshold, fetched since `since`: for tuning the rules."""
+        return self._items("i.relevant = 0 AND i.score >= ? AND i.fetched_at > ? ORDER BY i.score DESC, i.id "
+                           "LIMIT ?", (min_score, since or "", limit))
+
+    def last_digest_at(self) -> str | None:
+        return self.conn.execute("SELECT MAX(created_at) FROM digests WHERE status = 'sent'").fetchone()[0]
+
+    def failing_feeds(self, since: str) -> list[dict]:
+        """Active feeds with no success since `since` (or never) that have been tried and failed."""
+        return [dict(r) for r in self.db.query(
+            "SELECT url, title, error_count, last_error, last_success_at FROM feeds WHERE active = 1 "
+            "AND error_count > 0 AND (last_success_at IS NULL OR last_success_at < :since) "
+            "AND created_at < :since ORDER BY url", {"since": since})]
+
+    # ---- alerts ------------------------------------------------------------------------------
+
+    def pending_alerts(self, min_score: float, max_attempts: int, since: str, limit: int = 100) -> list[StoredItem]:
+        """Relevant items at or above min_score, fetched since `since`, not yet alerted."""
+        return self._items("i.relevant = 1 AND i.score >= ? AND i.alerted_at IS NULL AND i.alert_attempts < ? "
+                           "AND i.fetched_at >= ? ORDER BY i.id LIMIT ?", (min_score, max_attempts, since, limit))
+
+    def alert_sent(self, item_id: int) -> None:
+        with self.transaction("alert.mark_sent") as c:
+            c.execute("UPDATE items SET alerted_at = ?, alert_attempts = alert_attempts + 1, alert_error = NULL "
+                      "WHERE id = ?", (iso(utcnow()), item_id))
+
+    def alert_failed(self, item_id: int, error: str) -> None:
+        with self.transaction("alert.mark_failed") as c:
+            c.execute("UPDATE items SET alert_attempts = alert_attempts + 1, alert_error = ? WHERE id = ?",
+                      (error[:1000], item_id))
 
     def counts(self) -> dict[str, int]:
         one = self.conn.execute
