@@ -232,7 +232,7 @@ class Store:
         now = iso(utcnow())
         feeds = list(feeds)
         urls = {url for url, _ in feeds}
-        with self.transaction() as c:
+        with self.transaction("store.sync_feeds") as c:
             for url, title in feeds:
                 c.execute("INSERT INTO feeds (url, title, created_at) VALUES (?, ?, ?) "
                           "ON CONFLICT(url) DO UPDATE SET active = 1, "
@@ -399,7 +399,7 @@ class Store:
 
     def digest_failed(self, digest_id: int, error: str) -> None:
         now = iso(utcnow())
-        with self.transaction() as c:
+        with self.transaction("digest.mark_failed") as c:
             c.execute("UPDATE digests SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? "
                       "WHERE id = ?", (now, error[:1000], digest_id))
 
