@@ -28,7 +28,8 @@ class Story:
 
     @property
     def lead(self) -> StoredItem:
-        return max(self.items, key=lambda i: (i.score, -i.id))
+        """The best-scored item; among equals the shortest headline (usually without an outlet suffix)."""
+        return min(self.items, key=lambda i: (-i.score, len(i.title)))
 
     @property
     def score(self) -> float:
@@ -61,7 +62,8 @@ def group_stories(items: list[StoredItem]) -> list[Story]:
     """Near-duplicates (the same link, the same wire story or event from several outlets) form one
     story; stories with more sources first, then by score."""
     groups: list[tuple[Story, list[set[str]], list[set[str]], set[str]]] = []
-    for item in items:
+    # A fixed order (not the order fetches happened to finish) gives the same digest every time.
+    for item in sorted(items, key=lambda i: (i.published or i.fetched, i.feed_title or i.feed_url, i.id)):
         title = _words(_OUTLET_SUFFIX.sub("", item.title))
         lede = _words(item.summary, 30)
         link = item.link or f"#{item.id}"

@@ -141,6 +141,7 @@ def send_alerts(cfg: Config, store: Store) -> tuple[int, int]:
             store.alert_failed(item.id, error)
             log.warning("alert for item %d: %s", item.id, error)
             failed += 1
+            break  # the receiver is down: the other items wait for the next cycle, no attempt spent
     return sent, failed
 
 

@@ -1,0 +1,105 @@
+"""Delivery to a real SMTP server on 127.0.0.1: every failure leaves the items pending with the error
+recorded; the next run delivers them; nothing arrives twice."""
+
+import re
+import socket
+import sqlite3
+import threading
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from conftest import RELEVANT_ITEMS, SmtpSink, free_port, newswatch, rss, write_config
+
+
+def pending_digest(tmp_path):
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    return db.execute("SELECT status, attempts, last_error FROM digests").fetchall(), \
+        db.execute("SELECT COUNT(*) FROM items WHERE relevant = 1 AND delivered_at IS NULL").fetchone()[0]
+
+
+def test_server_down_then_up(tmp_path, feed_server):
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    port = free_port()
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=port)
+    newswatch("--config", str(cfg), "poll")
+    down = newswatch("--config", str(cfg), "digest")
+    assert down.returncode == 1 and "Connection refused" in down.stdout
+    digests, undelivered = pending_digest(tmp_path)
+    assert digests[0][:2] == ("pending", 1) and "Connection refused" in digests[0][2] and undelivered == 2
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert newswatch("--config", str(cfg), "digest").returncode == 0
+        assert newswatch("--config", str(cfg), "digest").returncode == 0
+    finally:
+        controller.stop()
+    assert len(sink.messages) == 1
+    assert pending_digest(tmp_path) == ([("sent", 2, None)], 0)
+
+
+def test_4xx_then_accepted(tmp_path, feed_server, smtp_server):
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=smtp_server.port)
+    newswatch("--config", str(cfg), "poll")
+    smtp_server.reply = "451 4.3.0 Try again later"
+    out = newswatch("--config", str(cfg), "digest")
+    assert out.returncode == 1 and "451" in out.stdout
+    smtp_server.reply = None
+    assert newswatch("--config", str(cfg), "digest").returncode == 0
+    assert len(smtp_server.messages) == 1
+
+
+def test_timeout_is_a_failure_not_a_hang(tmp_path, feed_server):
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(silent.accept()), daemon=True).start()
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=silent.getsockname()[1])
+    cfg.write_text(cfg.read_text().replace("timeout_seconds = 5\n[classifier]", "timeout_seconds = 5\n[classifier]")
+                   .replace('security = "none"\ntimeout_seconds = 5', 'security = "none"\ntimeout_seconds = 1'))
+    newswatch("--config", str(cfg), "poll")
+    out = newswatch("--config", str(cfg), "digest", timeout=30)
+    silent.close()
+    assert out.returncode == 1 and "timed out" in out.stdout
+    assert pending_digest(tmp_path)[1] == 2
+
+
+def refuse_everyone(server, session, envelope, mechanism, auth_data):
+    return AuthResult(success=False, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+
+def test_authentication_refused(tmp_path, feed_server):
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), auth_require_tls=False,
+                            authenticator=refuse_everyone)
+    controller.start()
+    try:
+        cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=controller.port)
+        cfg.write_text(cfg.read_text().replace('security = "none"', 'security = "none"\nusername = "analyst"'))
+        newswatch("--config", str(cfg), "poll")
+        out = newswatch("--config", str(cfg), "digest", env={"NEWSWATCH_SMTP_PASSWORD": "wrong"})
+    finally:
+        controller.stop()
+    assert out.returncode == 1 and "535" in out.stdout
+    assert sink.messages == [] and pending_digest(tmp_path)[1] == 2
+
+
+def test_three_runs_never_repeat_an_item(tmp_path, feed_server, smtp_server):
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=smtp_server.port)
+    items = []
+    for run in range(3):
+        items += [{"title": f"Turkey and Syria hold normalization talks, round {run}.{k}",
+                   "link": f"https://news.example.org/{run}-{k}", "guid": f"{run}-{k}",
+                   "description": "Ankara and Damascus met in Moscow."} for k in range(2)]
+        feed_server.documents["/rss"] = (rss(items), "application/rss+xml")
+        assert newswatch("--config", str(cfg), "poll", "--all").returncode == 0
+        assert newswatch("--config", str(cfg), "digest").returncode == 0
+    assert len(smtp_server.messages) == 3
+    links = [link for m in smtp_server.messages
+             for link in re.findall(r"https://news\.example\.org/\S+", m.get_body(("plain",)).get_content())]
+    assert sorted(links) == sorted(i["link"] for i in items)  # each exactly once
