@@ -124,7 +124,7 @@ def test_failing_feed_is_recorded_and_others_are_stored(tmp_path, feed_server):
     assert errors[f"{feed_server.base_url}/html"] == "not a feed (an HTML page)"
     assert errors["http://127.0.0.1:9/refused"] == "connection failed: connection refused"
     listing = newswatch("--config", str(cfg), "feeds", "list").stdout
-    assert "HTTP 404" in listing and "2 items" in listing
+    assert "1 error: HTTP 404 Not Found" in listing and "200    0      2  " in listing
 
 
 def test_malformed_feed_without_items_is_an_error_not_an_empty_feed(tmp_path, feed_server):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from worker.store import MIGRATIONS, SCHEMA_VERSION, NewItem, Store, utcnow
+from worker.store import MIGRATIONS, SCHEMA_VERSION, FeedUpdate, NewItem, Store, utcnow
 
 
 def item(guid=None, link=None, title="t", summary="s", content_hash=None, relevant=False):
@@ -14,8 +14,7 @@ def item(guid=None, link=None, title="t", summary="s", content_hash=None, releva
 
 
 def record(store, feed, items):
-    return store.record_poll(feed, status="ok", http_status=200, error=None, next_poll=utcnow() + timedelta(minutes=5),
-                             items=items)
+    return store.record_poll(feed, FeedUpdate("ok", utcnow() + timedelta(minutes=5), 200), items)
 
 
 @pytest.fixture

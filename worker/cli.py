@@ -179,7 +179,7 @@ def feeds() -> None:
 @pass_ctx
 @user_errors
 def feeds_list(ctx: Context) -> None:
-    """Every feed in the list, with its last status from the database."""
+    """Every feed in the list with its health: status, HTTP code, errors, items, last success, next poll."""
     from .feeds import read_opml
     from .store import Store
     specs = read_opml(ctx.cfg.feeds.opml)
@@ -187,11 +187,24 @@ def feeds_list(ctx: Context) -> None:
     if Path(ctx.cfg.database.path).exists():
         with Store(ctx.cfg.database.path) as store:
             health = {h["url"]: h for h in store.feed_health()}
+    click.echo(f"{'STATUS':12} {'HTTP':>4} {'ERR':>4} {'ITEMS':>6}  {'LAST SUCCESS':16}  {'NEXT POLL':16}  FEED")
     for spec in specs:
         h = health.get(spec.url, {})
-        status = h.get("last_status") or "never polled"
-        extra = f" ({plural(h['error_count'], 'error')}: {h['last_error']})" if h.get("error_count") else ""
-        click.echo(f"{status:12} {h.get('items', 0):>6} items  {spec.title or ''} <{spec.url}>{extra}")
+        status = "disabled" if h.get("disabled_reason") else (h.get("last_status") or "never polled")
+        click.echo(f"{status:12} {h.get('http_status') or '':>4} {h.get('error_count') or 0:>4} "
+                   f"{h.get('items', 0):>6}  {_short_time(h.get('last_success_at')):16}  "
+                   f"{_short_time(h.get('next_poll_at')) if status != 'disabled' else '':16}  "
+                   f"{spec.title or ''} <{spec.url}>")
+        if h.get("disabled_reason"):
+            click.echo(f"{'':14}disabled: {h['disabled_reason']}")
+        elif h.get("error_count"):
+            click.echo(f"{'':14}{plural(h['error_count'], 'error')}: {h['last_error']}")
+        elif h.get("last_status") == "warning":
+            click.echo(f"{'':14}warning: {h['last_error']}")
+
+
+def _short_time(iso: str | None) -> str:
+    return iso.replace("T", " ")[:16] if iso else "never"
 
 
 @cli.group()

@@ -34,6 +34,7 @@ class FeedsConfig:
 class PollConfig:
     interval_minutes: int = 15
     concurrency: int = 16
+    per_host: int = 4  # requests at once to one host
     timeout_seconds: float = 20.0
     max_bytes: int = 10_000_000
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
@@ -160,7 +161,7 @@ def parse_config(data: dict[str, Any], source: str) -> Config:
 def _validate(cfg: Config, err) -> None:
     p = cfg.poll
     for key, value in (("interval_minutes", p.interval_minutes), ("concurrency", p.concurrency),
-                       ("max_bytes", p.max_bytes)):
+                       ("per_host", p.per_host), ("max_bytes", p.max_bytes)):
         if value < 1:
             raise err(f"[poll] {key}", "must be at least 1")
     if p.timeout_seconds <= 0:

@@ -22,11 +22,16 @@ class FeedSpec:
     category: str | None = None
 
 
+def _parse(path: Path) -> ET.ElementTree:
+    # Comments are kept, so that rewriting the file (a feed moved) leaves the user's notes in place.
+    return ET.parse(path, parser=ET.XMLParser(target=ET.TreeBuilder(insert_comments=True)))
+
+
 def read_opml(path: str | Path) -> list[FeedSpec]:
     """Every outline with an xmlUrl, in document order, the first of duplicate URLs kept."""
     path = Path(path)
     try:
-        tree = ET.parse(path)
+        tree = _parse(path)
     except FileNotFoundError:
         raise FeedListError(f"feed list not found: {where(path)}") from None
     except ET.ParseError as e:
@@ -54,6 +59,27 @@ def read_opml(path: str | Path) -> list[FeedSpec]:
     return list(feeds.values())
 
 
+def replace_urls(path: str | Path, moved: dict[str, str]) -> int:
+    """Point the outlines of moved feeds (old URL -> new URL) at their new URL; returns how many."""
+    path = Path(path)
+    tree = _parse(path)
+    changed = 0
+    for outline in tree.iter("outline"):
+        old = outline.get("xmlUrl")
+        if old in moved:
+            outline.set("xmlUrl", moved[old])
+            changed += 1
+    if changed:
+        _write(tree, path)
+    return changed
+
+
+def _write(tree: ET.ElementTree, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tree.write(tmp, encoding="UTF-8", xml_declaration=True)
+    tmp.replace(path)
+
+
 def write_opml(path: str | Path, feeds: list[FeedSpec], title: str = "newswatch feeds") -> None:
     """Write the feed list, grouped by category, atomically (a crash leaves the old file)."""
     root = ET.Element("opml", version="2.0")
@@ -72,7 +98,4 @@ def write_opml(path: str | Path, feeds: list[FeedSpec], title: str = "newswatch 
             attrs["language"] = f.language
         ET.SubElement(parent, "outline", attrs)
     ET.indent(root)
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    ET.ElementTree(root).write(tmp, encoding="UTF-8", xml_declaration=True)
-    tmp.replace(path)
+    _write(ET.ElementTree(root), Path(path))

@@ -6,10 +6,15 @@ back bytes (or why there are none).
 
 from __future__ import annotations
 
+import re
 import ssl
+import threading
 import time
 import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -32,6 +37,10 @@ class FetchResult:
     content_type: str | None = None
     error: str | None = None
     elapsed: float = 0.0
+    moved_to: str | None = None  # the new URL after permanent redirects (301, 308) only
+    max_age: int | None = None  # Cache-Control max-age, seconds
+    retry_after: int | None = None  # Retry-After on 429 / 503, seconds
+    size: int = 0  # bytes received (decoded)
 
 
 class Fetcher:
@@ -40,6 +49,9 @@ class Fetcher:
     def __init__(self, poll: PollConfig):
         self.timeout = poll.timeout_seconds
         self.max_bytes = poll.max_bytes
+        self.per_host = poll.per_host
+        self._hosts: dict[str, threading.BoundedSemaphore] = {}
+        self._hosts_lock = threading.Lock()
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=poll.concurrency, pool_maxsize=poll.concurrency, max_retries=0)
         self.session.mount("http://", adapter)
@@ -53,7 +65,19 @@ class Fetcher:
     def close(self) -> None:
         self.session.close()
 
+    def _host_slot(self, url: str) -> threading.BoundedSemaphore:
+        host = urlsplit(url).hostname or ""
+        with self._hosts_lock:
+            if host not in self._hosts:
+                self._hosts[host] = threading.BoundedSemaphore(self.per_host)
+            return self._hosts[host]
+
     def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """One GET, at most [poll] per_host at a time to the same host (politeness)."""
+        with self._host_slot(url):
+            return self._fetch(url, etag, last_modified)
+
+    def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
         start = time.monotonic()
         deadline = start + self.timeout
         headers = {}
@@ -67,6 +91,11 @@ class Fetcher:
                                   timeout=(min(10.0, self.timeout), self.timeout)) as resp:
                 result.http_status = resp.status_code
                 result.final_url = resp.url
+                if resp.history and all(r.status_code in (301, 308) for r in resp.history):
+                    result.moved_to = resp.url
+                result.max_age = _max_age(resp.headers.get("Cache-Control"))
+                if resp.status_code in (429, 503):
+                    result.retry_after = _retry_after(resp.headers.get("Retry-After"))
                 if resp.status_code == 304:
                     result.status = "not_modified"
                     result.etag, result.last_modified = etag, last_modified
@@ -79,6 +108,7 @@ class Fetcher:
                     result.error = f"body too large: Content-Length {declared} > max_bytes {self.max_bytes}"
                     return result
                 result.body = self._read_body(resp, deadline)
+                result.size = len(result.body)
                 result.status = "ok"
                 result.etag = resp.headers.get("ETag")
                 result.last_modified = resp.headers.get("Last-Modified")
@@ -130,6 +160,27 @@ class _BodyError(Exception):
     pass
 
 
+def _max_age(cache_control: str | None) -> int | None:
+    m = re.search(r"max-age\s*=\s*(\d+)", cache_control or "")
+    return int(m.group(1)) if m else None
+
+
+def _retry_after(value: str | None) -> int | None:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0, int((when - datetime.now(UTC)).total_seconds()))
+
+
 def _reason(e: BaseException) -> str:
     """The innermost useful message of a requests/urllib3 exception chain, on one line."""
     text = str(e)
@@ -139,7 +190,8 @@ def _reason(e: BaseException) -> str:
         inner = inner.__context__ or inner.__cause__
     if "Connection refused" in text:
         return "connection refused"
-    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+    if any(m in text for m in ("Name or service not known", "nodename nor servname", "getaddrinfo",
+                               "Temporary failure in name resolution", "No address associated")):
         return "DNS lookup failed"
     text = " ".join(text.split())
     return text[:300]

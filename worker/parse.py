@@ -54,6 +54,7 @@ class ParsedFeed:
     title: str | None = None
     site_url: str | None = None
     language: str | None = None
+    ttl_minutes: int | None = None  # RSS <ttl>: how long the publisher asks us to wait
     warning: str | None = None  # the feed was malformed but gave items
     error: str | None = None  # nothing usable in it
 
@@ -103,9 +104,17 @@ def _content_hash(title: str, summary: str) -> str:
     return hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()[:32]
 
 
+_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^\[>]*\[.*?\]\s*>", re.DOTALL | re.IGNORECASE)
+
+
 def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> ParsedFeed:
     if not body or not body.strip():
         return ParsedFeed(error="empty body")
+    defused = None
+    if b"<!ENTITY" in body[:65536]:
+        # Entity declarations are how XML bombs expand (a "billion laughs"); feeds have no use for them.
+        body, n = _INTERNAL_SUBSET.subn(b"", body, count=1)
+        defused = "the feed declares XML entities; they were ignored" if n else None
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -116,8 +125,9 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
         return ParsedFeed(error=f"parser failed: {type(e).__name__}: {e}")
     feed = d.get("feed", {})
     declared = feed.get("language")
+    ttl = str(feed.get("ttl") or "").strip()
     out = ParsedFeed(title=strip_html(feed.get("title")) or None, site_url=canonical_url(feed.get("link")),
-                     language=declared)
+                     language=declared, ttl_minutes=int(ttl) if ttl.isdigit() else None)
     for entry in d.get("entries", []):
         item = _item(entry, declared)
         if item is not None:
@@ -135,6 +145,8 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
             out.error = f"malformed feed, no items ({why})"
     elif not d.get("version"):
         out.error = "not a feed"
+    if defused and not out.error:
+        out.warning = f"{out.warning}; {defused}" if out.warning else defused
     return out
 
 

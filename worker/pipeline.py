@@ -20,11 +20,12 @@ from .config import Config
 from .deliver import DeliveryError, build_message, new_message_id, post_webhook, send
 from .digest import DigestContent, group_stories, local_time, render_html, render_text, why
 from .failpoints import checkpoint
-from .feeds import read_opml
+from .feeds import read_opml, replace_urls
 from .fetch import Fetcher, FetchResult
-from .parse import parse_feed
+from .parse import ParsedFeed, parse_feed
 from .rules import RuleSet, load_rules
-from .store import DigestRecord, FeedState, NewItem, Store, StoredItem, backoff_after, iso, utcnow
+from .schedule import MAX_DELAY, items_per_day, next_poll
+from .store import DigestRecord, FeedState, FeedUpdate, NewItem, Store, StoredItem, iso, utcnow
 from .text import plural
 
 log = logging.getLogger("newswatch")
@@ -40,6 +41,8 @@ class PollSummary:
     error_feeds: list[tuple[str, str]] = field(default_factory=list)
     alerts_sent: int = 0
     alerts_failed: int = 0
+    bytes: int = 0  # received, decoded
+    moved: list[tuple[str, str]] = field(default_factory=list)  # permanent redirects: (old, new)
 
     def line(self) -> str:
         if not self.feeds:
@@ -78,32 +81,114 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
     ruleset = ruleset or load_rules(cfg.classifier.rules)
     feed_list = read_opml(cfg.feeds.opml)
     summary = PollSummary()
-    interval = timedelta(minutes=cfg.poll.interval_minutes)
     with Store(cfg.database.path) as store:
         store.sync_feeds((f.url, f.title) for f in feed_list)
         due = store.due_feeds(all_feeds=all_feeds)
         fetcher = Fetcher(cfg.poll)
-        # Fetches run in threads; parse, classify and store happen here, one feed at a time, so the
-        # store has one writer and a feed's items land in one transaction.
+        # Threads fetch and parse (feedparser); this thread classifies and stores, one feed at a time,
+        # so the store has one writer and a feed's items land in one transaction. SQLite releases the
+        # GIL, so storing one feed overlaps parsing the next. `slots` bounds the feeds fetched but not
+        # yet stored, which bounds memory however fast the network is.
+        slots = threading.BoundedSemaphore(cfg.poll.concurrency * 2)
+        stopping = stop or threading.Event()
         pool = ThreadPoolExecutor(max_workers=cfg.poll.concurrency, thread_name_prefix="fetch")
-        pending: dict[Future[FetchResult], FeedState] = {
-            pool.submit(fetcher.fetch, f.url, f.etag, f.last_modified): f for f in due}
+        pending: dict[Future[Fetched | None], FeedState] = {
+            pool.submit(_fetch_and_parse, fetcher, feed, slots, stopping): feed for feed in due}
         try:
-            while pending:
-                if stop is not None and stop.is_set():
-                    break
+            while pending and not stopping.is_set():
                 done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for fut in done:
                     feed = pending.pop(fut)
-                    _store_result(store, ruleset, feed, fut.result(), interval, summary)
+                    fetched = fut.result()
+                    if fetched is not None:
+                        _store_result(store, cfg, ruleset, feed, fetched, summary)
+                        slots.release()
         finally:
             # On stop, do not wait for fetches in flight: they are bounded by the fetch deadline and
             # their feeds, never stored, are simply due again next time.
             pool.shutdown(wait=not pending, cancel_futures=True)
             fetcher.close()
-        if cfg.alerts.webhook_url and not (stop is not None and stop.is_set()):
+        if pending:
+            return summary
+        if summary.moved:
+            replace_urls(cfg.feeds.opml, dict(summary.moved))
+        if cfg.alerts.webhook_url:
             summary.alerts_sent, summary.alerts_failed = send_alerts(cfg, store)
     return summary
+
+
+@dataclass
+class Fetched:
+    result: FetchResult
+    parsed: ParsedFeed | None = None  # None: not parsed (an error, or a body identical to the last)
+    body_hash: str | None = None
+
+
+def _fetch_and_parse(fetcher: Fetcher, feed: FeedState, slots: threading.BoundedSemaphore,
+                     stopping: threading.Event) -> Fetched | None:
+    while not slots.acquire(timeout=0.5):
+        if stopping.is_set():
+            return None
+    result = fetcher.fetch(feed.url, feed.etag, feed.last_modified)
+    if result.status != "ok":
+        return Fetched(result)
+    body_hash = hashlib.sha256(result.body or b"").hexdigest()
+    if body_hash == feed.body_hash:
+        result.body = None  # a server that ignores conditional GET: same bytes, nothing to parse
+        return Fetched(result, None, body_hash)
+    parsed = parse_feed(result.body or b"", result.final_url or feed.url, result.content_type)
+    result.body = None  # parsed: the bytes are no longer needed
+    return Fetched(result, parsed, body_hash)
+
+
+def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, fetched: Fetched,
+                  summary: PollSummary) -> None:
+    checkpoint("poll.fetched")
+    result, parsed = fetched.result, fetched.parsed
+    summary.feeds += 1
+    summary.bytes += result.size
+    now = utcnow()
+    interval = timedelta(minutes=cfg.poll.interval_minutes)
+    moved = result.moved_to if result.moved_to and result.moved_to != feed.url else None
+    if moved:
+        summary.moved.append((feed.url, moved))
+    if result.http_status == 410:
+        summary.errors += 1
+        reason = ("HTTP 410 Gone: the publisher removed this feed; it is not polled again "
+                  "(`newswatch feeds remove` it, or re-add it to try again)")
+        store.record_poll(feed, FeedUpdate("gone", now + MAX_DELAY, 410, reason, disabled_reason=reason))
+        return
+    if result.status == "error" or (parsed is not None and parsed.error):
+        error = result.error if result.status == "error" else parsed.error
+        summary.errors += 1
+        summary.error_feeds.append((feed.url, error or "unknown error"))
+        log.warning("feed %s: %s", feed.url, error)
+        when = next_poll(now, interval, errors=feed.error_count + 1, retry_after=result.retry_after)
+        store.record_poll(feed, FeedUpdate("error", when, result.http_status, error, new_url=moved))
+        return
+    if result.status == "not_modified" or parsed is None:
+        summary.not_modified += 1
+        status = "not_modified" if result.status == "not_modified" else "unchanged"
+        when = next_poll(now, interval, max_age=result.max_age)
+        store.record_poll(feed, FeedUpdate(status, when, result.http_status, etag=result.etag,
+                                           last_modified=result.last_modified, body_hash=fetched.body_hash,
+                                           new_url=moved))
+        return
+    checkpoint("poll.parsed")
+    items = []
+    for it in parsed.items:
+        v = classify(ruleset, it.title, it.summary, it.content)
+        checkpoint("poll.classified")
+        items.append(NewItem(it.dedup_key(), it.guid, it.link, it.title, it.summary, it.published, it.lang,
+                             it.content_hash, v.score, v.relevant, v.matches, v.explanation_dicts()))
+    rate = items_per_day([it.published for it in parsed.items], now)
+    when = next_poll(now, interval, rate=rate, ttl_minutes=parsed.ttl_minutes, max_age=result.max_age)
+    new, relevant = store.record_poll(feed, FeedUpdate(
+        "warning" if parsed.warning else "ok", when, result.http_status, parsed.warning, result.etag,
+        result.last_modified, fetched.body_hash, None if feed.title else parsed.title, rate, new_url=moved),
+        items)
+    summary.new_items += new
+    summary.relevant += relevant
 
 
 ALERT_WINDOW = timedelta(days=2)  # a newly configured webhook does not replay the archive
@@ -155,43 +240,6 @@ def alert_payload(item: StoredItem, tz: ZoneInfo) -> dict:
         "id": item.id, "title": item.title, "link": item.link, "source": source, "score": item.score,
         "published": item.published, "published_local": local_time(item.published or item.fetched, tz),
         "why": why(item)}}
-
-
-def _store_result(store: Store, ruleset: RuleSet, feed: FeedState, result: FetchResult,
-                  interval: timedelta, summary: PollSummary) -> None:
-    checkpoint("poll.fetched")
-    summary.feeds += 1
-    now = utcnow()
-    if result.status == "not_modified":
-        summary.not_modified += 1
-        store.record_poll(feed, status="not_modified", http_status=result.http_status, error=None,
-                          next_poll=now + interval, etag=result.etag, last_modified=result.last_modified)
-        return
-    error = result.error
-    parsed = None
-    if result.status == "ok":
-        parsed = parse_feed(result.body or b"", result.final_url or feed.url, result.content_type)
-        checkpoint("poll.parsed")
-        error = parsed.error
-    if error or parsed is None:
-        summary.errors += 1
-        summary.error_feeds.append((feed.url, error or "unknown error"))
-        log.warning("feed %s: %s", feed.url, error)
-        store.record_poll(feed, status="error", http_status=result.http_status, error=error,
-                          next_poll=now + backoff_after(feed.error_count, interval))
-        return
-    items = []
-    for it in parsed.items:
-        v = classify(ruleset, it.title, it.summary, it.content)
-        checkpoint("poll.classified")
-        items.append(NewItem(it.dedup_key(), it.guid, it.link, it.title, it.summary, it.published, it.lang,
-                             it.content_hash, v.score, v.relevant, v.matches, v.explanation_dicts()))
-    new, relevant = store.record_poll(
-        feed, status="warning" if parsed.warning else "ok", http_status=result.http_status,
-        error=parsed.warning, next_poll=now + interval, etag=result.etag,
-        last_modified=result.last_modified, title=None if feed.title else parsed.title, items=items)
-    summary.new_items += new
-    summary.relevant += relevant
 
 
 def _subject(cfg: Config, count: int) -> str:

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
@@ -23,7 +23,7 @@ from .errors import NewswatchError
 from .failpoints import checkpoint
 from .text import where
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -43,6 +43,23 @@ class FeedState:
     etag: str | None
     last_modified: str | None
     error_count: int
+    body_hash: str | None = None
+
+
+@dataclass
+class FeedUpdate:
+    """What one poll learned about a feed."""
+    status: str  # ok | warning | not_modified | unchanged | error | gone
+    next_poll: datetime
+    http_status: int | None = None
+    error: str | None = None  # the error, or the warning of a feed that still gave items
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    title: str | None = None
+    items_per_day: float | None = None
+    disabled_reason: str | None = None  # set: the feed is not polled again until re-added
+    new_url: str | None = None  # a permanent redirect
 
 
 @dataclass
@@ -161,6 +178,11 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE items ADD COLUMN alert_error TEXT",
         "CREATE INDEX IF NOT EXISTS items_alert_pending ON items (alerted_at, score)",
     ],
+    [  # v3: polite polling
+        "ALTER TABLE feeds ADD COLUMN body_hash TEXT",  # skip parsing a byte-identical body
+        "ALTER TABLE feeds ADD COLUMN disabled_reason TEXT",  # e.g. HTTP 410: not polled, kept visible
+        "ALTER TABLE feeds ADD COLUMN items_per_day REAL",  # observed publishing rate
+    ],
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -242,38 +264,40 @@ class Store:
                     c.execute("UPDATE feeds SET active = 0 WHERE url = ?", (url,))
 
     def due_feeds(self, now: datetime | None = None, all_feeds: bool = False) -> list[FeedState]:
-        sql = "SELECT id, url, title, etag, last_modified, error_count FROM feeds WHERE active = 1"
+        sql = ("SELECT id, url, title, etag, last_modified, error_count, body_hash FROM feeds "
+               "WHERE active = 1 AND disabled_reason IS NULL")
         args: tuple = ()
         if not all_feeds:
             sql += " AND (next_poll_at IS NULL OR next_poll_at <= ?)"
             args = (iso(now or utcnow()),)
         return [FeedState(*row) for row in self.conn.execute(sql + " ORDER BY id", args)]
 
-    def record_poll(self, feed: FeedState, *, status: str, http_status: int | None, error: str | None,
-                    next_poll: datetime, etag: str | None = None, last_modified: str | None = None,
-                    title: str | None = None, items: Iterable[NewItem] = ()) -> tuple[int, int]:
-        """Store a feed's new items and its new state in one transaction; returns (new, new relevant)."""
+    def record_poll(self, feed: FeedState, update: FeedUpdate, items: list[NewItem] = ()) -> tuple[int, int]:
+        """Store a feed's new items and its new state in one transaction; returns (new, new relevant).
+
+        An item is new unless the feed already has one with its dedup key, guid, link or content hash.
+        """
         now = iso(utcnow())
-        new = relevant = 0
-        failed = status == "error"
+        failed = update.status in ("error", "gone")
+        rows = []
         with self.transaction("store.feed") as c:
+            keys, guids, links, hashes = self._known(c, feed.id, items)
             for item in items:
-                dup = c.execute(
-                    "SELECT 1 FROM items WHERE feed_id = ? AND (dedup_key = ? OR guid = ? OR link = ? "
-                    "OR content_hash = ?) LIMIT 1",
-                    (feed.id, item.dedup_key, item.guid, item.link, item.content_hash)).fetchone()
-                if dup:
+                if (item.dedup_key in keys or (item.guid and item.guid in guids) or (item.link and item.link in links)
+                        or item.content_hash in hashes):
                     continue
-                c.execute(
-                    "INSERT INTO items (feed_id, dedup_key, guid, link, title, summary, published_at, "
-                    "fetched_at, lang, content_hash, score, relevant, matches, explanation) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (feed.id, item.dedup_key, item.guid, item.link, item.title, item.summary,
-                     item.published, now, item.lang, item.content_hash, item.score, int(item.relevant),
-                     json.dumps(item.matches, ensure_ascii=False),
-                     json.dumps(item.explanation, ensure_ascii=False)))
-                new += 1
-                relevant += int(item.relevant)
+                keys.add(item.dedup_key)
+                guids.add(item.guid)
+                links.add(item.link)
+                hashes.add(item.content_hash)
+                rows.append((feed.id, item.dedup_key, item.guid, item.link, item.title, item.summary, item.published,
+                             now, item.lang, item.content_hash, item.score, int(item.relevant),
+                             json.dumps(item.matches, ensure_ascii=False),
+                             json.dumps(item.explanation, ensure_ascii=False)))
+            c.executemany(
+                "INSERT INTO items (feed_id, dedup_key, guid, link, title, summary, published_at, fetched_at, lang, "
+                "content_hash, score, relevant, matches, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows)
             c.execute(
                 "UPDATE feeds SET last_status = ?, http_status = ?, last_polled_at = ?, next_poll_at = ?, "
                 "error_count = CASE WHEN ? THEN error_count + 1 ELSE 0 END, "
@@ -281,15 +305,47 @@ class Store:
                 "last_success_at = CASE WHEN ? THEN last_success_at ELSE ? END, "
                 "etag = CASE WHEN ? THEN etag ELSE ? END, "
                 "last_modified = CASE WHEN ? THEN last_modified ELSE ? END, "
-                "title = COALESCE(?, title) WHERE id = ?",
-                (status, http_status, now, iso(next_poll), failed, error, error, failed, now,
-                 failed, etag, failed, last_modified, title, feed.id))
-        return new, relevant
+                "body_hash = COALESCE(?, body_hash), items_per_day = COALESCE(?, items_per_day), "
+                "disabled_reason = ?, title = COALESCE(?, title) WHERE id = ?",
+                (update.status, update.http_status, now, iso(update.next_poll), failed, update.error, update.error,
+                 failed, now, failed, update.etag, failed, update.last_modified, update.body_hash,
+                 update.items_per_day, update.disabled_reason, update.title, feed.id))
+            if update.new_url and update.new_url != feed.url:
+                taken = c.execute("SELECT 1 FROM feeds WHERE url = ?", (update.new_url,)).fetchone()
+                if taken:
+                    c.execute("UPDATE feeds SET disabled_reason = ? WHERE id = ?",
+                              (f"moved permanently to {update.new_url}, which is already in the list", feed.id))
+                else:
+                    c.execute("UPDATE feeds SET url = ? WHERE id = ?", (update.new_url, feed.id))
+        return len(rows), sum(r[11] for r in rows)
+
+    @staticmethod
+    def _known(c: sqlite3.Connection, feed_id: int, items: list[NewItem]) -> tuple[set, set, set, set]:
+        """The identities this feed already has among those of `items` (one query per 200 items)."""
+        keys: set = set()
+        guids: set = set()
+        links: set = set()
+        hashes: set = set()
+        for start in range(0, len(items), 200):
+            chunk = items[start:start + 200]
+            values = [[i.dedup_key for i in chunk], [i.guid for i in chunk if i.guid],
+                      [i.link for i in chunk if i.link], [i.content_hash for i in chunk]]
+            where = " OR ".join(f"{col} IN ({','.join('?' * len(v))})"
+                                for col, v in zip(("dedup_key", "guid", "link", "content_hash"), values, strict=True)
+                                if v)
+            for key, guid, link, h in c.execute(
+                    f"SELECT dedup_key, guid, link, content_hash FROM items WHERE feed_id = ? AND ({where})",
+                    (feed_id, *[x for v in values for x in v])):
+                keys.add(key)
+                guids.add(guid)
+                links.add(link)
+                hashes.add(h)
+        return keys, guids, links, hashes
 
     def feed_health(self) -> list[dict]:
         return [dict(r) for r in self.db.query(
-            "SELECT f.url, f.title, f.active, f.last_status, f.http_status, f.error_count, f.last_error, "
-            "f.last_polled_at, f.last_success_at, f.next_poll_at, "
+            "SELECT f.url, f.title, f.active, f.disabled_reason, f.last_status, f.http_status, f.error_count, "
+            "f.last_error, f.last_polled_at, f.last_success_at, f.next_poll_at, f.items_per_day, "
             "(SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id) AS items "
             "FROM feeds f ORDER BY f.active DESC, f.url")]
 
@@ -402,8 +458,3 @@ class Store:
         with self.transaction("digest.mark_failed") as c:
             c.execute("UPDATE digests SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? "
                       "WHERE id = ?", (now, error[:1000], digest_id))
-
-
-def backoff_after(errors: int, interval: timedelta, cap: timedelta = timedelta(hours=24)) -> timedelta:
-    """Next-poll delay for a feed that failed `errors` times in a row: doubling, capped, never dropped."""
-    return min(interval * (2 ** min(max(errors, 0), 10)), cap)

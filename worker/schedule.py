@@ -1,0 +1,54 @@
+"""When to poll a feed next: pure functions, apart from the work they schedule.
+
+A healthy feed is polled every [poll] interval_minutes, less often when it publishes rarely (up to
+4x the interval), and never sooner than the publisher asked (RSS <ttl>, Cache-Control max-age). A
+failing feed backs off exponentially up to a day, and sooner than Retry-After never; it is never
+dropped. Every delay gets +-10% jitter so that feeds added together do not stay in lockstep.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+MAX_DELAY = timedelta(hours=24)
+SLOW_FEED_FACTOR = 4  # a feed that publishes rarely is polled at most this many intervals apart
+JITTER = 0.10
+
+
+def items_per_day(published: list[str | None], now: datetime, days: int = 7) -> float | None:
+    """Publishing rate seen in a feed's items (UTC ISO times) over the last `days`; None if undated."""
+    times = []
+    for p in published:
+        if p:
+            try:
+                times.append(datetime.strptime(p, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
+            except ValueError:
+                continue
+    if not times:
+        return None
+    recent = [t for t in times if now - t <= timedelta(days=days)]
+    return round(len(recent) / days, 3)
+
+
+def next_poll(now: datetime, interval: timedelta, *, errors: int = 0, rate: float | None = None,
+              ttl_minutes: int | None = None, max_age: int | None = None, retry_after: int | None = None,
+              rng: random.Random | None = None) -> datetime:
+    """The next poll time after a poll at `now`."""
+    if errors:
+        delay = min(interval * 2 ** min(errors, 10), MAX_DELAY)  # 2, 4, 8... intervals, at most a day
+    else:
+        delay = interval
+        if rate is not None:
+            # Poll about four times per expected new item, within [interval, 4 x interval].
+            gap = timedelta(days=1) / max(rate, 0.01)
+            delay = min(max(gap / 4, interval), interval * SLOW_FEED_FACTOR)
+        if ttl_minutes:
+            delay = max(delay, timedelta(minutes=ttl_minutes))
+        if max_age:
+            delay = max(delay, timedelta(seconds=max_age))
+    if retry_after:
+        delay = max(delay, timedelta(seconds=retry_after))
+    delay = min(delay, MAX_DELAY)
+    spread = (rng or random).uniform(-JITTER, JITTER)
+    return now + delay * (1 + spread)
