@@ -1,0 +1,244 @@
+"""Benchmark: full `newswatch poll` cycles against feed servers on 127.0.0.x, with a bare reference
+measured in the same run (16 threads + requests + feedparser.parse on the same URLs; no classify,
+no store).
+
+    python tests/benchmarks/bench_poll.py synthetic   # 1,000 feeds x 50 items, 50 ms latency
+    python tests/benchmarks/bench_poll.py replay      # the December 2022 corpus as its ~250 feeds, by day
+
+Reports: first-cycle feeds/s, the unchanged second cycle (poll --all: every feed asked, 304s) and a
+plain second `poll` (nothing due yet), bytes sent by the server, peak RSS of the newswatch process,
+and the ratio of the first cycle to the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import html
+import json
+import multiprocessing as mp
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO.parent / "shared" / "corpus" / "news-2022-12.jsonl.gz"
+HOSTS = [f"127.0.0.{n}" for n in range(1, 17)]  # distinct hosts, so the per-host cap is not the limit
+
+REFERENCE = r"""
+import sys, time, requests, feedparser
+from concurrent.futures import ThreadPoolExecutor
+urls = open(sys.argv[1]).read().split()
+session = requests.Session()
+session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=16))
+def one(url):
+    return len(feedparser.parse(session.get(url, timeout=20).content).entries)
+start = time.perf_counter()
+with ThreadPoolExecutor(16) as pool:
+    items = sum(pool.map(one, urls))
+print(time.perf_counter() - start, items)
+"""
+
+
+def rss(title: str, items: list[dict]) -> bytes:
+    parts = [f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{html.escape(title)}</title>',
+             "<link>https://example.org/</link><description>bench</description>"]
+    for it in items:
+        parts.append(f"<item><title>{html.escape(it['title'])}</title><link>{html.escape(it['link'])}</link>"
+                     f"<guid>{html.escape(it['link'])}</guid><pubDate>{it.get('pubDate', '')}</pubDate>"
+                     f"<description>{html.escape(it['summary'])}</description></item>")
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+def serve(documents: dict, latency: float, sent, ready, day) -> None:
+    """Server process: one ThreadingHTTPServer per host; `documents[day][path]` is the current body."""
+    import threading
+
+    class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            time.sleep(latency)
+            body = documents[day.value].get(self.path)
+            if body is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            etag = '"' + hashlib.md5(body).hexdigest() + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            with sent.get_lock():
+                sent.value += len(body)
+
+        def log_message(self, *args):
+            pass
+
+    servers = []
+    for host in HOSTS:
+        s = ThreadingHTTPServer((host, PORT), Handler)
+        s.daemon_threads = True
+        s.request_queue_size = 256
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+        servers.append(s)
+    ready.set()
+    while True:
+        time.sleep(3600)
+
+
+PORT = 18480
+
+
+def peak_rss_mb(pid: int, done: threading.Event, result: list) -> None:
+    """The process's own VmHWM, read until it exits. (ru_maxrss of a child is no good here: Linux carries
+    the parent's high-water mark across fork and exec, and this parent holds the corpus.)"""
+    peak = 0
+    while not done.is_set():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]))
+        except (OSError, IndexError, ValueError):
+            pass
+        time.sleep(0.02)
+    result.append(peak // 1024)
+
+
+def run_newswatch(cfg: Path, *args: str) -> tuple[float, int, str]:
+    """(seconds, peak RSS in MB, summary line) of one newswatch process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "--config", str(cfg), *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    done, peak = threading.Event(), []
+    watcher = threading.Thread(target=peak_rss_mb, args=(proc.pid, done, peak))
+    watcher.start()
+    out = proc.stdout.read()
+    proc.wait()
+    elapsed = time.perf_counter() - start
+    done.set()
+    watcher.join()
+    return elapsed, peak[0], out.strip()
+
+
+def run_reference(urls: list[str], tmp: Path) -> float:
+    (tmp / "urls.txt").write_text("\n".join(urls))
+    out = subprocess.run([sys.executable, "-c", REFERENCE, str(tmp / "urls.txt")], capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.split()[0])
+
+
+def write_config(tmp: Path, urls: list[str], concurrency: int = 16) -> Path:
+    outlines = "".join(f'<outline type="rss" text="f{i}" xmlUrl="{u}"/>' for i, u in enumerate(urls))
+    (tmp / "feeds.opml").write_text(f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>')
+    cfg = tmp / "bench.toml"
+    cfg.write_text(f'[database]\npath = "{tmp}/bench.db"\n[feeds]\nopml = "{tmp}/feeds.opml"\n'
+                   f'[classifier]\nrules = "{REPO}/config/rules/turkey-syria.toml"\n'
+                   f'[poll]\nconcurrency = {concurrency}\n')
+    return cfg
+
+
+def corpus_lines() -> list[dict]:
+    if not CORPUS.exists():
+        return []
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def synthetic_documents(feeds: int, per_feed: int) -> tuple[dict, list[str]]:
+    corpus = corpus_lines()
+    docs, urls = {}, []
+    for f in range(feeds):
+        items = []
+        for i in range(per_feed):
+            src = corpus[(f * per_feed + i) % len(corpus)] if corpus else {}
+            items.append({"title": src.get("title") or f"Headline {f}-{i}",
+                          "summary": (src.get("summary") or "Lorem ipsum " * 30)[:600],
+                          "link": f"https://site{f}.example.org/a/{i}", "pubDate": "Wed, 28 Dec 2022 17:10:00 +0000"})
+        path = f"/feed/{f}.xml"
+        docs[path] = rss(f"feed {f}", items)
+        urls.append(f"http://{HOSTS[f % len(HOSTS)]}:{PORT}{path}")
+    return {0: docs}, urls
+
+
+def replay_documents() -> tuple[dict, list[str], list[str]]:
+    by_day_feed: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for o in corpus_lines():
+        by_day_feed[o["day"]][o["feed"]].append({"title": o["title"] or "", "summary": o["summary"] or "",
+                                                 "link": o["link"] or ""})
+    feeds = sorted({f for d in by_day_feed.values() for f in d})
+    paths = {f: f"/replay/{n}.xml" for n, f in enumerate(feeds)}
+    days = sorted(by_day_feed)
+    docs = {n: {paths[f]: rss(f, by_day_feed[d].get(f, [])) for f in feeds} for n, d in enumerate(days)}
+    urls = [f"http://{HOSTS[n % len(HOSTS)]}:{PORT}{paths[f]}" for n, f in enumerate(feeds)]
+    return docs, urls, days
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["synthetic", "replay"])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--days", type=int, default=3, help="replay: how many days to replay")
+    parser.add_argument("--concurrency", type=int, default=16, help="[poll] concurrency for newswatch")
+    args = parser.parse_args()
+    if args.mode == "synthetic":
+        docs, urls = synthetic_documents(args.feeds, args.items)
+        days = ["synthetic"]
+    else:
+        docs, urls, days = replay_documents()
+        days = days[:args.days]
+    sent = mp.Value("q", 0)
+    day = mp.Value("i", 0)
+    ready = mp.Event()
+    server = mp.Process(target=serve, args=(docs, args.latency, sent, ready, day), daemon=True)
+    server.start()
+    ready.wait(30)
+    try:
+        with tempfile.TemporaryDirectory() as t:
+            tmp = Path(t)
+            cfg = write_config(tmp, urls, args.concurrency)
+            reference = run_reference(urls, tmp)
+            sent.value = 0
+            print(f"{args.mode}: {len(urls)} feeds on {len(HOSTS)} loopback hosts, {args.latency * 1000:.0f} ms latency, "
+                  f"newswatch [poll] concurrency {args.concurrency}")
+            print(f"  reference (16 threads + requests + feedparser.parse, no classify/store): {reference:.2f} s "
+                  f"= {len(urls) / reference:.0f} feeds/s")
+            first, rss_mb, line = run_newswatch(cfg, "poll", "--all")
+            print(f"  first cycle: {first:.2f} s = {len(urls) / first:.0f} feeds/s, {sent.value / 1e6:.1f} MB sent, "
+                  f"peak RSS {rss_mb} MB; {first / reference:.2f}x the reference; [{line}]")
+            sent.value = 0
+            second, rss2, line = run_newswatch(cfg, "poll", "--all")
+            floor = len(urls) * args.latency / args.concurrency
+            print(f"  unchanged second cycle (poll --all, conditional GET; latency floor {floor:.2f} s): "
+                  f"{second:.2f} s, {first / second:.1f}x faster, "
+                  f"{sent.value / 1e6:.2f} MB sent, peak RSS {rss2} MB; [{line}]")
+            third, _, line = run_newswatch(cfg, "poll")
+            print(f"  plain second poll (feeds not due yet): {third:.2f} s, {first / third:.0f}x faster; [{line}]")
+            for n in range(1, len(days)):
+                day.value = n
+                sent.value = 0
+                t_day, rss_d, line = run_newswatch(cfg, "poll", "--all")
+                print(f"  day {days[n]}: {t_day:.2f} s, {sent.value / 1e6:.1f} MB sent, peak RSS {rss_d} MB; [{line}]")
+    finally:
+        server.kill()
+
+
+if __name__ == "__main__":
+    main()
