@@ -93,10 +93,20 @@ def local_time(iso_utc: str | None, tz: ZoneInfo) -> str:
     return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def why(item: StoredItem) -> str:
-    parts = [f"{h['rule']} (+{h['points']:g})" for h in item.explanation if h.get("points", 0) > 0]
-    minus = [f"{h['rule']} ({h['points']:g})" for h in item.explanation if h.get("points", 0) < 0]
-    return ", ".join(parts + minus) or f"score {item.score:g}"
+def why(item: StoredItem, top: int = 3) -> str:
+    """The rules that weighed most, strongest first (the full account is in items.explanation)."""
+    hits = sorted(item.explanation, key=lambda h: -abs(h.get("points", 0)))[:top]
+    parts = [f"{h['rule']} ({h['points']:+g})" for h in hits]
+    more = len(item.explanation) - len(hits)
+    return (", ".join(parts) + (f" and {more} more" if more > 0 else "")) or f"score {item.score:g}"
+
+
+def _lang_attrs(item: StoredItem) -> str:
+    """lang for fonts and screen readers; dir=rtl for Arabic, since not every mail client honours auto."""
+    if item.lang == "ar":
+        return ' lang="ar" dir="rtl"'
+    return f' lang="{html.escape(item.lang)}" dir="auto"' if item.lang else ' dir="auto"'
+
 
 
 def _snippet(text: str) -> str:
@@ -144,7 +154,7 @@ def render_html(c: DigestContent) -> str:
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\">",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
         f"<title>{e(c.title)}</title></head>",
-        ("<body style=\"margin:0;padding:12px;background:#f4f4f1;font-family:Georgia,'Times New Roman',serif;"
+        ("<body style=\"margin:0;padding:12px;background:#f4f4f1;font-family:Georgia,'Times New Roman','Noto Naskh Arabic',Tahoma,serif;"
          "color:#222;\">"),
         "<div style=\"max-width:680px;margin:0 auto;background:#fff;padding:18px 20px;border-radius:6px;\">",
         f"<h1 style=\"font-size:20px;line-height:1.3;margin:0 0 12px;\">{e(c.title)}</h1>",
@@ -156,14 +166,14 @@ def render_html(c: DigestContent) -> str:
         if href:
             head = f"<a href=\"{e(href)}\" style=\"color:#0b4f8a;text-decoration:none;\">{head}</a>"
         when = e(local_time(lead.published or lead.fetched, c.tz))
-        out.append("<div style=\"border-top:1px solid #ddd;padding:12px 0;\">")
-        out.append(f"<h2 dir=\"auto\" style=\"font-size:17px;line-height:1.35;margin:0 0 4px;\">{head}</h2>")
+        out.append("<div style=\"border-top:1px solid #ddd;padding:12px 0;overflow-wrap:anywhere;\">")
+        out.append(f"<h2{_lang_attrs(lead)} style=\"font-size:17px;line-height:1.35;margin:0 0 4px;\">{head}</h2>")
         out.append(f"<div style=\"font-size:13px;color:#666;\">{when} · {e(', '.join(story.sources))} · "
-                   f"score {story.score:g}</div>")
+                   f"<span style=\"white-space:nowrap;\">score {story.score:g}</span></div>")
         if lead.summary:
-            out.append(f"<p dir=\"auto\" style=\"font-size:15px;line-height:1.45;margin:6px 0;\">"
+            out.append(f"<p{_lang_attrs(lead)} style=\"font-size:15px;line-height:1.45;margin:6px 0;\">"
                        f"{e(_snippet(lead.summary))}</p>")
-        out.append(f"<div style=\"font-size:12px;color:#888;\">why: {e(why(lead))}</div>")
+        out.append(f"<div style=\"font-size:13px;color:#595959;\">why: {e(why(lead))}</div>")
         links = [f"<a href=\"{e(h)}\" style=\"color:#0b4f8a;\">{e(i.feed_title or i.feed_url)}</a>"
                  for i in story.items if (h := _href(i.link))]
         if len(links) > 1:
@@ -179,7 +189,7 @@ def render_html(c: DigestContent) -> str:
         for item in c.near_misses:
             h = _href(item.link)
             t = f"<a href=\"{e(h)}\" style=\"color:#555;\">{e(item.title)}</a>" if h else e(item.title)
-            out.append(f"<li dir=\"auto\">{t} · {e(item.feed_title or item.feed_url)} · {item.score:g}</li>")
+            out.append(f"<li{_lang_attrs(item)}>{t} · {e(item.feed_title or item.feed_url)} · {item.score:g}</li>")
         out.append("</ul>")
     if c.failing_feeds:
         out.append("<h3 style=\"font-size:15px;margin:18px 0 6px;color:#8a3b0b;\">Feeds failing for a day or "
@@ -188,6 +198,6 @@ def render_html(c: DigestContent) -> str:
             out.append(f"<li>{e(f['title'] or f['url'])}: {e(f['last_error'] or '')} "
                        f"({f['error_count']} failures in a row)</li>")
         out.append("</ul>")
-    out.append("<p style=\"font-size:12px;color:#999;margin-top:16px;\">sent by newswatch</p>")
+    out.append("<p style=\"font-size:12px;color:#666;margin-top:16px;\">sent by newswatch</p>")
     out.append("</div></body></html>")
     return "\n".join(out) + "\n"
