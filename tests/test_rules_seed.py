@@ -1,6 +1,7 @@
 """`newswatch rules seed`: a valid, evidenced rules draft from the seed articles."""
 
 import json
+import re
 
 from worker.rules import load_rules
 
@@ -13,10 +14,11 @@ def test_seed_draft_from_the_seed_articles(tmp_path):
     out = tmp_path / "draft.toml"
     done = newswatch("rules", "seed", *SEEDS, "-o", str(out))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"wrote {out}: 40 names, 40 vocabulary;")
+    names_n, vocabulary_n, known_n = map(int, re.findall(r"(\d+) names, (\d+) vocabulary; (\d+) already", done.stdout)[0])
+    assert names_n >= 20 and vocabulary_n >= 20 and known_n >= 50  # new candidates, and ones the rules have
     draft = load_rules(out)  # a valid rules file, usable by rules eval as it is
     names, vocabulary = draft.concepts["names"], draft.concepts["vocabulary"]
-    assert {"hulusi", "shoigu"} <= set(names[:5])
+    assert "hulusi" in names[:5] and "shoigu" not in names  # Shoigu is known to the rules (mediator)
     assert "constructive" in vocabulary
     text = out.read_text()
     assert "in 5/5 seeds" in text and "bg 0.2" in text  # evidence per term
