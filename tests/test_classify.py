@@ -105,3 +105,12 @@ def test_rules_errors_name_line_and_key(tmp_path):
     bad.write_text("threshold = \n")
     with pytest.raises(RulesError, match="invalid TOML"):
         load_rules(bad)
+
+
+def test_explain_false_gives_the_same_verdict():
+    from worker.evaluate import read_labeled
+    for item in read_labeled(REPO / "tests" / "data" / "labeled-dev.jsonl"):
+        full = classify(RULESET, item["title"], item["summary"])
+        quick = classify(RULESET, item["title"], item["summary"], explain=False)
+        assert (quick.relevant, quick.score, quick.matches, quick.explanation) == \
+            (full.relevant, full.score, full.matches, []), item["id"]

@@ -58,6 +58,7 @@ def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
     found: dict[str, list[_Hit]] = {}
     covered: dict[str, int] = {}  # concept -> first word position after its last match
     pos = sent = 0
+    last = len(toks) - 1
     for i, tok in enumerate(toks):
         if tok == SENTENCE_BREAK:
             sent += 1
@@ -68,19 +69,37 @@ def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
         for rest, stem, concept, term in entries:  # longest phrases first
             if pos < covered.get(concept, 0):
                 continue  # inside a longer match of this concept ("assad" in "al assad")
-            if rest and (i + 1 >= len(toks) or not _rest_matches(toks, i, rest, stem)):
-                continue
+            if rest:
+                # Most phrase candidates fail on the next word: test it before slicing.
+                if i == last:
+                    continue
+                nxt = toks[i + 1]
+                if len(rest) == 1:
+                    if not (nxt.startswith(rest[0]) if stem else nxt == rest[0]):
+                        continue
+                elif nxt != rest[0] or not _rest_matches(toks, i, rest, stem):
+                    continue
             found.setdefault(concept, []).append((pos, sent, concept, term))
             covered[concept] = pos + 1 + len(rest)
         pos += 1
     return found
 
 
-def _count(rule: Rule, hits: dict[str, list[_Hit]], used: set[str]) -> int:
-    """Occurrences of the rule's first concept with every other concept in reach (all present)."""
+def _count(rule: Rule, hits: dict[str, list[_Hit]], used: set[str] | None) -> int:
+    """Occurrences of the rule's first concept with every other concept in reach (all present).
+
+    `used` collects the terms involved, for the explanation; without it counting stops at max_count.
+    """
     anchors, others = hits[rule.concepts[0]], [hits[c] for c in rule.concepts[1:]]
+    if not rule.sentence and rule.within is None:  # anywhere in the field: every anchor counts
+        if used is not None:
+            used.update(a[3] for a in anchors)
+            used.update(lst[0][3] for lst in others)
+        return len(anchors)
     count = 0
     for a in anchors:
+        if used is None and count >= rule.max_count:
+            break
         partners = []
         for lst in others:
             if rule.sentence:
@@ -94,13 +113,16 @@ def _count(rule: Rule, hits: dict[str, list[_Hit]], used: set[str]) -> int:
             partners.append(p)
         else:
             count += 1
-            used.add(a[3])
-            used.update(p[3] for p in partners)
+            if used is not None:
+                used.add(a[3])
+                used.update(p[3] for p in partners)
     return count
 
 
-def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: str | None = None) -> Verdict:
-    """Score an item's title and text (HTML allowed) against the rules."""
+def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: str | None = None,
+             explain: bool = True) -> Verdict:
+    """Score an item's title and text (HTML allowed) against the rules; explain=False leaves the
+    explanation out (same verdict, score and matches, less work)."""
     title_folded = fold(strip_html(title, collapse=False))
     body = strip_html(summary, collapse=False)
     if content:
@@ -123,12 +145,13 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
         in_body = rule.in_body and rule.concept_set <= body_present
         if not (in_title or in_body):
             continue
-        used: set[str] = set()
+        used: set[str] | None = set() if explain else None
         count = (_count(rule, title_hits, used) if in_title else 0) + (_count(rule, body_hits, used) if in_body else 0)
         if count:
             count = min(count, rule.max_count)
             points = rule.weight * count
             score += points
-            explanation.append(RuleHit(rule.name, count, rule.weight, points, sorted(used)))
+            if explain:
+                explanation.append(RuleHit(rule.name, count, rule.weight, points, sorted(used)))
     score = round(score, 3)
     return Verdict(score >= ruleset.threshold, score, matches, explanation)

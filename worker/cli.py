@@ -146,7 +146,7 @@ def classify(ctx: Context, text: str | None, jsonl) -> None:
         fields = [obj.get(k) for k in ("title", "summary", "content")]
         if not all(v is None or isinstance(v, str) for v in fields):
             fail(f"--jsonl line {n}: title, summary and content must be strings", 2)
-        v = classify_item(ruleset, *fields)
+        v = classify_item(ruleset, *fields, explain=False)
         out.write(dumps({"id": obj.get("id"), "relevant": v.relevant, "score": v.score, "matches": v.matches},
                         ensure_ascii=False) + "\n")
     out.flush()
