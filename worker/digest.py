@@ -58,26 +58,35 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+StoryKey = tuple[set[str], set[str]]  # title words (outlet suffix removed), words of the lede
+
+
+def story_key(title: str, summary: str) -> StoryKey:
+    return _words(_OUTLET_SUFFIX.sub("", title)), _words(summary, 30)
+
+
+def same_story(a: StoryKey, b: StoryKey) -> bool:
+    """The same wire story or event: most title words shared, or some and the same opening."""
+    t = _jaccard(a[0], b[0])
+    return t >= SAME_TITLE or (t >= SIMILAR_TITLE and _jaccard(a[1], b[1]) >= SAME_LEDE)
+
+
 def group_stories(items: list[StoredItem]) -> list[Story]:
     """Near-duplicates (the same link, the same wire story or event from several outlets) form one
     story; stories with more sources first, then by score."""
-    groups: list[tuple[Story, list[set[str]], list[set[str]], set[str]]] = []
+    groups: list[tuple[Story, list[StoryKey], set[str]]] = []
     # A fixed order (not the order fetches happened to finish) gives the same digest every time.
     for item in sorted(items, key=lambda i: (i.published or i.fetched, i.feed_title or i.feed_url, i.id)):
-        title = _words(_OUTLET_SUFFIX.sub("", item.title))
-        lede = _words(item.summary, 30)
+        key = story_key(item.title, item.summary)
         link = item.link or f"#{item.id}"
-        for story, titles, ledes, links in groups:
-            if link in links or any(
-                    _jaccard(title, t) >= SAME_TITLE or (_jaccard(title, t) >= SIMILAR_TITLE and _jaccard(lede, x) >= SAME_LEDE)
-                    for t, x in zip(titles, ledes, strict=True)):
+        for story, keys, links in groups:
+            if link in links or any(same_story(key, k) for k in keys):
                 story.items.append(item)
-                titles.append(title)
-                ledes.append(lede)
+                keys.append(key)
                 links.add(link)
                 break
         else:
-            groups.append((Story([item]), [title], [lede], {link}))
+            groups.append((Story([item]), [key], {link}))
     stories = [g[0] for g in groups]
     stories.sort(key=lambda s: (-len(s.sources), -s.score))
     return stories

@@ -18,7 +18,17 @@ from zoneinfo import ZoneInfo
 from .classify import classify
 from .config import Config
 from .deliver import DeliveryError, build_message, new_message_id, post_webhook, send
-from .digest import DigestContent, group_stories, local_time, render_html, render_text, why
+from .digest import (
+    DigestContent,
+    StoryKey,
+    group_stories,
+    local_time,
+    render_html,
+    render_text,
+    same_story,
+    story_key,
+    why,
+)
 from .failpoints import checkpoint
 from .feeds import read_opml, replace_urls
 from .fetch import Fetcher, FetchResult
@@ -110,6 +120,8 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
             fetcher.close()
         if pending:
             return summary
+        if summary.relevant:
+            assign_stories(store)
         if summary.moved:
             replace_urls(cfg.feeds.opml, dict(summary.moved))
         if cfg.alerts.webhook_url:
@@ -189,6 +201,21 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
         items)
     summary.new_items += new
     summary.relevant += relevant
+
+
+STORY_WINDOW = timedelta(days=7)
+
+
+def assign_stories(store: Store) -> None:
+    """Give each new relevant item the story id of an earlier near-duplicate (else its own id), so that
+    `items.story_id` groups the same event across outlets for people querying the store."""
+    known: list[tuple[int, StoryKey]] = []
+    for item_id, story_id, title, summary in store.recent_stories(iso(utcnow() - STORY_WINDOW)):
+        key = story_key(title, summary)
+        if story_id is None:
+            story_id = next((s for s, k in known if same_story(key, k)), item_id)
+            store.set_story(item_id, story_id)
+        known.append((story_id, key))
 
 
 ALERT_WINDOW = timedelta(days=2)  # a newly configured webhook does not replay the archive

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Self
 
@@ -23,7 +23,7 @@ from .errors import NewswatchError
 from .failpoints import checkpoint
 from .text import where
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -77,6 +77,15 @@ class NewItem:
     relevant: bool
     matches: list[str]
     explanation: list[dict]
+
+
+@dataclass
+class ItemFilter:
+    relevant: bool | None = None
+    since: str | None = None  # UTC ISO date or time, inclusive
+    until: str | None = None  # exclusive
+    feed: str | None = None  # a feed URL, or part of a feed's title or URL
+    lang: str | None = None
 
 
 @dataclass
@@ -182,6 +191,18 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE feeds ADD COLUMN body_hash TEXT",  # skip parsing a byte-identical body
         "ALTER TABLE feeds ADD COLUMN disabled_reason TEXT",  # e.g. HTTP 410: not polled, kept visible
         "ALTER TABLE feeds ADD COLUMN items_per_day REAL",  # observed publishing rate
+    ],
+    [  # v4: querying: a person's verdicts, stories, indexes for the filters
+        """CREATE TABLE IF NOT EXISTS labels (
+            item_id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+            relevant INTEGER NOT NULL,   -- a person's verdict: 1 relevant, 0 irrelevant
+            note TEXT,
+            labeled_at TEXT NOT NULL
+        )""",
+        "ALTER TABLE items ADD COLUMN story_id INTEGER",  # near-duplicates share the id of the first
+        "CREATE INDEX IF NOT EXISTS items_fetched ON items (fetched_at)",
+        "CREATE INDEX IF NOT EXISTS items_story ON items (story_id)",
+        "CREATE INDEX IF NOT EXISTS items_feed ON items (feed_id, published_at)",
     ],
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -373,13 +394,111 @@ class Store:
         return self._items(f"i.id IN ({marks}) ORDER BY i.id", tuple(ids))
 
     def search(self, query: str, limit: int = 20, relevant_only: bool = False) -> list[dict]:
-        where = "items.relevant = 1" if relevant_only else None
-        columns = ["id", "title", "link", "published_at", "score", "relevant"]
+        return list(self.query_items(ItemFilter(relevant=True if relevant_only else None), fts=query, limit=limit))
+
+    # ---- querying ----------------------------------------------------------------------------
+
+    EXPORT_COLUMNS = ("id", "published_at", "fetched_at", "feed", "feed_url", "title", "summary", "link", "lang",
+                      "score", "relevant", "label", "story_id", "digest_id", "delivered_at", "matches", "explanation")
+
+    def query_items(self, flt: ItemFilter, fts: str | None = None, limit: int | None = None) -> Iterator[dict]:
+        """Items matching the filter, newest first, or by FTS rank when `fts` is given."""
+        where, args = ["1 = 1"], []
+        if flt.relevant is not None:
+            where.append("i.relevant = ?")
+            args.append(int(flt.relevant))
+        if flt.since:
+            where.append("COALESCE(i.published_at, i.fetched_at) >= ?")
+            args.append(flt.since)
+        if flt.until:
+            where.append("COALESCE(i.published_at, i.fetched_at) < ?")
+            args.append(flt.until)
+        if flt.feed:
+            where.append("(f.url = ? OR f.title LIKE ? OR f.url LIKE ?)")
+            args += [flt.feed, f"%{flt.feed}%", f"%{flt.feed}%"]
+        if flt.lang:
+            where.append("i.lang = ?")
+            args.append(flt.lang)
+        select = ("SELECT i.id, COALESCE(i.published_at, i.fetched_at) AS published_at, i.fetched_at, "
+                  "f.title AS feed, f.url AS feed_url, i.title, i.summary, i.link, i.lang, i.score, i.relevant, "
+                  "l.relevant AS label, i.story_id, i.digest_id, i.delivered_at, i.matches, i.explanation "
+                  "FROM items i JOIN feeds f ON f.id = i.feed_id LEFT JOIN labels l ON l.item_id = i.id")
+        if fts:
+            select += " JOIN items_fts ON items_fts.rowid = i.id"
+            where.append("items_fts MATCH ?")
+            args.append(fts)
+            order = "items_fts.rank"
+        else:
+            order = "COALESCE(i.published_at, i.fetched_at) DESC, i.id DESC"
+        sql = f"{select} WHERE {' AND '.join(where)} ORDER BY {order}"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
         try:
-            return list(self.db["items"].search(query, columns=columns, limit=limit, where=where))
+            cursor = self.conn.execute(sql, args)
         except sqlite3.OperationalError:
-            # Not valid FTS5 syntax (a stray quote or operator): search for the words as typed.
-            return list(self.db["items"].search(query, columns=columns, limit=limit, where=where, quote=True))
+            if fts:
+                # Not valid FTS5 syntax (a stray quote, a lone operator): search the words as typed.
+                quoted = " ".join('"' + w.replace('"', '""') + '"' for w in fts.split())
+                cursor = self.conn.execute(sql, [*args[:-1], quoted])
+            else:
+                raise
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
+
+    def stats(self, days: int) -> dict:
+        since = iso(utcnow() - timedelta(days=days))
+        per_day = [dict(r) for r in self.db.query(
+            "SELECT substr(COALESCE(published_at, fetched_at), 1, 10) AS day, COUNT(*) AS items, "
+            "SUM(relevant) AS relevant FROM items WHERE COALESCE(published_at, fetched_at) >= :since "
+            "GROUP BY day ORDER BY day", {"since": since})]
+        per_feed = [dict(r) for r in self.db.query(
+            "SELECT f.title AS feed, f.url, COUNT(i.id) AS items, COALESCE(SUM(i.relevant), 0) AS relevant, "
+            "f.last_status, f.error_count, f.last_success_at FROM feeds f LEFT JOIN items i ON i.feed_id = f.id "
+            "AND COALESCE(i.published_at, i.fetched_at) >= :since WHERE f.active = 1 GROUP BY f.id "
+            "ORDER BY relevant DESC, items DESC, f.url", {"since": since})]
+        totals = self.counts()
+        totals["failing_feeds"] = self.conn.execute(
+            "SELECT COUNT(*) FROM feeds WHERE active = 1 AND error_count > 0").fetchone()[0]
+        totals["last_poll"] = self.conn.execute("SELECT MAX(last_polled_at) FROM feeds").fetchone()[0]
+        return {"since": since, "totals": totals, "per_day": per_day, "per_feed": per_feed}
+
+    def last_poll_at(self) -> str | None:
+        return self.conn.execute("SELECT MAX(last_polled_at) FROM feeds WHERE active = 1").fetchone()[0]
+
+    def label(self, item: str, relevant: bool, note: str | None = None) -> dict:
+        """Record a person's verdict on an item (by id or link); returns the item."""
+        row = self.conn.execute("SELECT id, title, relevant FROM items WHERE id = ? OR link = ? ORDER BY id LIMIT 1",
+                                (int(item) if item.isdigit() else -1, item)).fetchone()
+        if row is None:
+            raise StoreError(f"no item {item!r} (give an item id, as `newswatch search` shows, or its link)")
+        with self.transaction("store.label") as c:
+            c.execute("INSERT INTO labels (item_id, relevant, note, labeled_at) VALUES (?, ?, ?, ?) "
+                      "ON CONFLICT(item_id) DO UPDATE SET relevant = excluded.relevant, note = excluded.note, "
+                      "labeled_at = excluded.labeled_at", (row[0], int(relevant), note, iso(utcnow())))
+        return {"id": row[0], "title": row[1], "classified_relevant": bool(row[2])}
+
+    def labeled_items(self) -> list[dict]:
+        return [dict(r) for r in self.db.query(
+            "SELECT i.id, i.title, i.summary, l.relevant AS relevant, l.note FROM labels l "
+            "JOIN items i ON i.id = l.item_id ORDER BY i.id")]
+
+    def prune(self, irrelevant_days: int) -> int:
+        """Delete irrelevant, unlabeled items fetched more than `irrelevant_days` ago; relevant ones stay."""
+        cutoff = iso(utcnow() - timedelta(days=irrelevant_days))
+        with self.transaction("store.prune") as c:
+            cur = c.execute("DELETE FROM items WHERE relevant = 0 AND fetched_at < ? AND digest_id IS NULL "
+                            "AND id NOT IN (SELECT item_id FROM labels)", (cutoff,))
+        return cur.rowcount
+
+    def recent_stories(self, since: str) -> list[tuple[int, int | None, str, str]]:
+        """(id, story_id or None if not yet assigned, title, summary) of relevant items fetched since `since`."""
+        return self.conn.execute("SELECT id, story_id, title, summary FROM items "
+                                 "WHERE relevant = 1 AND fetched_at >= ? ORDER BY id", (since,)).fetchall()
+
+    def set_story(self, item_id: int, story_id: int) -> None:
+        with self.transaction("store.story") as c:
+            c.execute("UPDATE items SET story_id = ? WHERE id = ?", (story_id, item_id))
 
     def near_misses(self, min_score: float, since: str | None, limit: int) -> list[StoredItem]:
         """Items scored just under the threshold, fetched since `since`: for tuning the rules."""
