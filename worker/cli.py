@@ -55,8 +55,18 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def setup_logging(level: int) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+class JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname.lower(),
+                 "message": record.getMessage()}
+        entry.update(getattr(record, "fields", {}))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: int, json_lines: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
@@ -75,12 +85,14 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @cli.command()
+@click.option("--log-format", "log_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="One line per poll cycle and per digest, as plain text or JSON (for log shippers).")
 @pass_ctx
 @user_errors
-def run(ctx: Context) -> None:
+def run(ctx: Context, log_format: str) -> None:
     """Run the daemon: poll every [poll] interval_minutes, digest daily at [digest] time."""
     from .daemon import run_daemon
-    setup_logging(logging.INFO)
+    setup_logging(logging.INFO, json_lines=log_format == "json")
     run_daemon(ctx.cfg)
 
 
@@ -92,7 +104,13 @@ def poll(ctx: Context, all_feeds: bool) -> None:
     """Poll the feeds that are due once, store new items, print a summary."""
     from .pipeline import poll_cycle
     setup_logging(logging.WARNING)
-    click.echo(poll_cycle(ctx.cfg, all_feeds=all_feeds).line())
+    if sys.stderr.isatty():  # a person waiting on a first poll of many feeds sees it move
+        with click.progressbar(length=0, label="polling", file=sys.stderr, show_pos=True,
+                               show_percent=False) as bar:
+            summary = poll_cycle(ctx.cfg, all_feeds=all_feeds, progress=lambda: bar.update(1))
+    else:
+        summary = poll_cycle(ctx.cfg, all_feeds=all_feeds)
+    click.echo(summary.line())
 
 
 @cli.command()
@@ -152,22 +170,151 @@ def classify(ctx: Context, text: str | None, jsonl) -> None:
     out.flush()
 
 
+def item_filters(fn: Callable) -> Callable:
+    """The filters `search` and `export` share."""
+    for option in reversed([
+        click.option("--relevant/--irrelevant", "relevant", default=None, help="Only relevant (or irrelevant) items."),
+        click.option("--since", metavar="WHEN", help="Published at or after: YYYY-MM-DD, YYYY-MM-DDTHH:MM, 7d, 12h."),
+        click.option("--until", metavar="WHEN", help="Published before (same forms)."),
+        click.option("--feed", metavar="URL|TEXT", help="A feed's URL, or part of its title or URL."),
+        click.option("--lang", metavar="CODE", help="Language code: en, tr, ar..."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def build_filter(relevant, since, until, feed, lang):
+    from .export import parse_when
+    from .store import ItemFilter
+    return ItemFilter(relevant, parse_when(since, "--since"), parse_when(until, "--until"), feed, lang)
+
+
 @cli.command()
 @click.argument("query")
-@click.option("--limit", default=20, show_default=True, help="Most results to show.")
-@click.option("--relevant", "relevant_only", is_flag=True, help="Only items classified relevant.")
+@item_filters
+@click.option("--limit", default=20, show_default=True, help="Most results.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "jsonl"]), default="table",
+              show_default=True)
 @pass_ctx
 @user_errors
-def search(ctx: Context, query: str, limit: int, relevant_only: bool) -> None:
-    """Full-text search (SQLite FTS5) of stored titles and summaries."""
+def search(ctx: Context, query: str, relevant, since, until, feed, lang, limit: int, fmt: str) -> None:
+    """Full-text search (SQLite FTS5 syntax) of stored titles and summaries, best match first."""
+    from .export import write_rows
+    from .store import Store
+    flt = build_filter(relevant, since, until, feed, lang)
+    with Store(ctx.cfg.database.path, create=False) as store:
+        n = write_rows(store.query_items(flt, fts=query, limit=limit), fmt, sys.stdout, Store.EXPORT_COLUMNS)
+    if not n and fmt == "table":
+        click.echo("no matches", err=True)
+
+
+@cli.command()
+@item_filters
+@click.option("--query", "fts", metavar="FTS", help="Only items matching this full-text query.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "jsonl"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout).")
+@pass_ctx
+@user_errors
+def export(ctx: Context, relevant, since, until, feed, lang, fts, fmt: str, output: str | None) -> None:
+    """Export stored items (newest first) as CSV, a JSON array or JSON lines."""
+    from .export import counted, write_rows
+    from .store import Store
+    flt = build_filter(relevant, since, until, feed, lang)
+    with Store(ctx.cfg.database.path, create=False) as store:
+        rows = store.query_items(flt, fts=fts)
+        if output is None:
+            write_rows(rows, fmt, sys.stdout, Store.EXPORT_COLUMNS)
+            return
+        with open(output, "w", encoding="utf-8", newline="") as out:
+            if sys.stderr.isatty():
+                with click.progressbar(length=0, label="exporting", file=sys.stderr,
+                                       show_pos=True, show_percent=False) as bar:
+                    n = write_rows(counted(rows, lambda: bar.update(1)), fmt, out, Store.EXPORT_COLUMNS)
+            else:
+                n = write_rows(rows, fmt, out, Store.EXPORT_COLUMNS)
+    click.echo(f"exported {plural(n, 'item')} to {output}", err=True)
+
+
+@cli.command()
+@click.option("--days", default=30, show_default=True, help="Window for the per-day and per-feed counts.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_ctx
+@user_errors
+def stats(ctx: Context, days: int, fmt: str) -> None:
+    """Items and relevant items per day and per feed, and feed health."""
     from .store import Store
     with Store(ctx.cfg.database.path, create=False) as store:
-        rows = store.search(query, limit=limit, relevant_only=relevant_only)
-    for r in rows:
-        mark = "*" if r["relevant"] else " "
-        click.echo(f"{r['id']:>7} {mark} {(r['published_at'] or '')[:16]:16} {r['score']:>5g}  {r['title']}")
-    if not rows:
-        click.echo("no matches", err=True)
+        data = store.stats(days)
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    t = data["totals"]
+    click.echo(f"{t['items']} items, {t['relevant']} relevant ({t['undelivered']} not yet delivered); "
+               f"{t['feeds']} active feeds, {t['failing_feeds']} failing; last poll {t['last_poll'] or 'never'}")
+    click.echo(f"\nper day since {data['since'][:10]}:")
+    for d in data["per_day"]:
+        click.echo(f"  {d['day']}  {d['items']:>7} items  {d['relevant'] or 0:>5} relevant")
+    click.echo("\nper feed (most relevant first):")
+    for f in data["per_feed"]:
+        health = f"{f['last_status'] or 'never polled'}" + (f", {f['error_count']} errors" if f["error_count"] else "")
+        click.echo(f"  {f['items']:>7} items {f['relevant']:>5} relevant  {health:24}  {f['feed'] or f['url']}")
+
+
+@cli.command()
+@click.argument("item")
+@click.argument("verdict", type=click.Choice(["relevant", "irrelevant"]))
+@click.option("--note", help="Why, for whoever tunes the rules.")
+@pass_ctx
+@user_errors
+def label(ctx: Context, item: str, verdict: str, note: str | None) -> None:
+    """Record a person's verdict on ITEM (its id or link): `rules eval --from-db` scores the rules on these."""
+    from .store import Store
+    with Store(ctx.cfg.database.path, create=False) as store:
+        row = store.label(item, verdict == "relevant", note)
+    agrees = row["classified_relevant"] == (verdict == "relevant")
+    click.echo(f"labeled item {row['id']} {verdict} ({'agrees' if agrees else 'disagrees'} with the rules): "
+               f"{row['title']}")
+
+
+@cli.command()
+@click.option("--max-age", "max_age", type=int, metavar="MINUTES",
+              help="Stale when no feed was polled for this long (default: 3 x [poll] interval_minutes).")
+@pass_ctx
+@user_errors
+def health(ctx: Context, max_age: int | None) -> None:
+    """Exit 0 when polling is current, 1 when it is stale (for monitoring and systemd watchdogs)."""
+    from datetime import UTC, datetime
+
+    from .store import Store
+    limit = max_age or 3 * ctx.cfg.poll.interval_minutes
+    if not Path(ctx.cfg.database.path).exists():
+        fail(f"stale: no database at {ctx.cfg.database.path} (never polled)", 1)
+    with Store(ctx.cfg.database.path) as store:
+        last = store.last_poll_at()
+        t = store.stats(1)["totals"]
+    if last is None:
+        fail("stale: never polled", 1)
+    age = (datetime.now(UTC) - datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)).total_seconds() / 60
+    line = (f"last poll {age:.0f} min ago (limit {limit}); {t['failing_feeds']} of {t['feeds']} feeds failing; "
+            f"{t['undelivered']} relevant items not yet delivered")
+    if age > limit:
+        fail(f"stale: {line}", 1)
+    click.echo(f"ok: {line}")
+
+
+@cli.command()
+@click.option("--days", type=int, help="Delete irrelevant items older than this (default: [retention] irrelevant_days).")
+@pass_ctx
+@user_errors
+def prune(ctx: Context, days: int | None) -> None:
+    """Delete old irrelevant items; relevant, labeled and delivered ones are kept."""
+    from .store import Store
+    days = days if days is not None else ctx.cfg.retention.irrelevant_days
+    if not days or days < 1:
+        raise click.UsageError("give --days N (>= 1), or set [retention] irrelevant_days")
+    with Store(ctx.cfg.database.path, create=False) as store:
+        n = store.prune(days)
+    click.echo(f"pruned {plural(n, 'irrelevant item')} older than {days} days")
 
 
 @cli.group()
@@ -201,6 +348,63 @@ def feeds_list(ctx: Context) -> None:
             click.echo(f"{'':14}{plural(h['error_count'], 'error')}: {h['last_error']}")
         elif h.get("last_status") == "warning":
             click.echo(f"{'':14}warning: {h['last_error']}")
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--title", help="A name for the feed (default: the URL).")
+@click.option("--category", help="The group it goes in, e.g. 'Turkish outlets'.")
+@click.option("--lang", "language", metavar="CODE", help="The feed's language (en, tr, ar...).")
+@pass_ctx
+@user_errors
+def feeds_add(ctx: Context, url: str, title: str | None, category: str | None, language: str | None) -> None:
+    """Add URL to the feed list; the next poll fetches it."""
+    from .feeds import add_feed
+    if add_feed(ctx.cfg.feeds.opml, url, title, category, language):
+        click.echo(f"added {url} to {ctx.cfg.feeds.opml}")
+    else:
+        click.echo(f"{url} is already in {ctx.cfg.feeds.opml}")
+
+
+@feeds.command("remove")
+@click.argument("url")
+@pass_ctx
+@user_errors
+def feeds_remove(ctx: Context, url: str) -> None:
+    """Remove URL from the feed list (its stored items stay)."""
+    from .feeds import remove_feed
+    if not remove_feed(ctx.cfg.feeds.opml, url):
+        fail(f"{url} is not in {ctx.cfg.feeds.opml}", 1)
+    click.echo(f"removed {url} from {ctx.cfg.feeds.opml}")
+
+
+@feeds.command("import")
+@click.argument("opml", type=click.Path(dir_okay=False))
+@pass_ctx
+@user_errors
+def feeds_import(ctx: Context, opml: str) -> None:
+    """Add the feeds of an OPML file (any feed reader's export), keeping their categories."""
+    from .feeds import import_opml
+    added, present = import_opml(ctx.cfg.feeds.opml, opml)
+    click.echo(f"imported {plural(added, 'feed')} into {ctx.cfg.feeds.opml} ({present} already there)")
+
+
+@feeds.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout).")
+@pass_ctx
+@user_errors
+def feeds_export(ctx: Context, output: str | None) -> None:
+    """Write the feed list as OPML 2.0, for another feed reader."""
+    from .feeds import read_opml, write_opml
+    specs = read_opml(ctx.cfg.feeds.opml)
+    if output:
+        write_opml(output, specs, title="newswatch feeds")
+        click.echo(f"exported {plural(len(specs), 'feed')} to {output}", err=True)
+    else:
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            write_opml(Path(tmp) / "feeds.opml", specs, title="newswatch feeds")
+            click.echo((Path(tmp) / "feeds.opml").read_text(encoding="utf-8"), nl=False)
 
 
 def _short_time(iso: str | None) -> str:
@@ -243,16 +447,27 @@ def rules_seed(ctx: Context, seeds: tuple[str, ...], output: str, background: st
 
 
 @rules.command("eval")
-@click.argument("labeled", type=click.Path(dir_okay=False))
+@click.argument("labeled", type=click.Path(dir_okay=False), required=False)
+@click.option("--from-db", "from_db", is_flag=True, help="Use the verdicts recorded with `newswatch label`.")
 @click.option("--show", default=50, show_default=True, help="Most false positives / negatives to list.")
 @click.option("--rules", "rules_path", metavar="FILE", help="Rules to measure (default: [classifier] rules).")
 @pass_ctx
 @user_errors
-def rules_eval(ctx: Context, labeled: str, show: int, rules_path: str | None) -> None:
-    """Precision, recall, F1 and the errors on LABELED.jsonl (title, summary, relevant)."""
+def rules_eval(ctx: Context, labeled: str | None, from_db: bool, show: int, rules_path: str | None) -> None:
+    """Precision, recall, F1 and the errors on LABELED.jsonl (title, summary, relevant), or --from-db."""
     from .evaluate import evaluate, read_labeled, report
+    if (labeled is None) == (not from_db):
+        raise click.UsageError("give LABELED.jsonl or --from-db (not both)")
     ruleset = load_rules(rules_path or ctx.cfg.classifier.rules)
-    click.echo(report(evaluate(ruleset, read_labeled(labeled)), show=show))
+    if from_db:
+        from .store import Store
+        with Store(ctx.cfg.database.path, create=False) as store:
+            items = [dict(i, relevant=bool(i["relevant"])) for i in store.labeled_items()]
+        if not items:
+            fail("no labeled items yet: record verdicts with `newswatch label ITEM relevant|irrelevant`", 1)
+    else:
+        items = read_labeled(labeled)
+    click.echo(report(evaluate(ruleset, items), show=show))
 
 
 @cli.command()

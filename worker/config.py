@@ -71,6 +71,11 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    irrelevant_days: int = 0  # 0 keeps everything; else irrelevant items older than this are deleted daily
+
+
+@dataclass(frozen=True)
 class AlertsConfig:
     webhook_url: str = ""  # empty: no instant alerts
     min_score: float = 10.0
@@ -88,6 +93,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     source: str = "(built-in defaults)"
 
     def smtp_password(self) -> str:
@@ -103,7 +109,7 @@ class Config:
 
 _SECTION_TYPES = {"database": DatabaseConfig, "feeds": FeedsConfig, "poll": PollConfig,
                   "classifier": ClassifierConfig, "digest": DigestConfig, "smtp": SmtpConfig,
-                  "alerts": AlertsConfig}
+                  "alerts": AlertsConfig, "retention": RetentionConfig}
 
 
 def _toml_key(name: str) -> str:
@@ -182,6 +188,8 @@ def _validate(cfg: Config, err) -> None:
         raise err("[digest] from", f"not an e-mail address: {d.from_!r}")
     if d.max_items < 1:
         raise err("[digest] max_items", "must be at least 1")
+    if cfg.retention.irrelevant_days < 0:
+        raise err("[retention] irrelevant_days", "must be 0 (keep everything) or more")
     a = cfg.alerts
     if a.webhook_url and not a.webhook_url.startswith(("http://", "https://")):
         raise err("[alerts] webhook_url", f"must be an http(s) URL, got {a.webhook_url!r}")

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -22,6 +23,7 @@ from .errors import NewswatchError
 from .feeds import read_opml
 from .pipeline import poll_cycle, send_digest
 from .rules import load_rules
+from .store import Store
 
 log = logging.getLogger("newswatch")
 
@@ -77,10 +79,24 @@ def run_daemon(cfg: Config) -> None:
 
     def poll_job() -> None:
         # Rules are re-read each cycle so an edited rules file takes effect without a restart.
-        log.info("poll: %s", poll_cycle(cfg, stop=stop).line())
+        started = time.monotonic()
+        s = poll_cycle(cfg, stop=stop)
+        log.info("poll: %s", s.line(), extra={"fields": {
+            "event": "poll", "feeds": s.feeds, "new_items": s.new_items, "relevant": s.relevant, "errors": s.errors,
+            "not_modified": s.not_modified, "alerts_sent": s.alerts_sent, "bytes": s.bytes,
+            "seconds": round(time.monotonic() - started, 2)}})
 
     def digest_job() -> None:
-        log.info("%s", send_digest(cfg).line())
+        s = send_digest(cfg)
+        log.log(logging.ERROR if s.errors else logging.INFO, "%s", s.line(), extra={"fields": {
+            "event": "digest", "digests_sent": s.digests_sent, "items_delivered": s.items_delivered,
+            "errors": s.errors}})
+
+    def prune_job() -> None:
+        with Store(cfg.database.path) as store:
+            n = store.prune(cfg.retention.irrelevant_days)
+        log.info("prune: deleted %d irrelevant items older than %d days", n, cfg.retention.irrelevant_days,
+                 extra={"fields": {"event": "prune", "deleted": n}})
 
     def on_error(event: JobExecutionEvent) -> None:
         log.error("job %s failed: %s", event.job_id, event.exception)
@@ -91,6 +107,9 @@ def run_daemon(cfg: Config) -> None:
                       next_run_time=datetime.now(tz), misfire_grace_time=interval * 60)
     scheduler.add_job(digest_job, CronTrigger(hour=hour, minute=minute, timezone=tz), id="digest",
                       misfire_grace_time=DIGEST_GRACE_SECONDS)
+    if cfg.retention.irrelevant_days:
+        scheduler.add_job(prune_job, CronTrigger(hour=4, minute=30, timezone=tz), id="prune",
+                          misfire_grace_time=DIGEST_GRACE_SECONDS)
     scheduler.add_listener(on_error, EVENT_JOB_ERROR)
 
     def on_signal(signum: int, _frame) -> None:

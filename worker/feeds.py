@@ -99,3 +99,84 @@ def write_opml(path: str | Path, feeds: list[FeedSpec], title: str = "newswatch 
         ET.SubElement(parent, "outline", attrs)
     ET.indent(root)
     _write(ET.ElementTree(root), Path(path))
+
+
+def _body(tree: ET.ElementTree) -> ET.Element:
+    body = tree.getroot().find("body")
+    if body is None:
+        body = ET.SubElement(tree.getroot(), "body")
+    return body
+
+
+def _group(body: ET.Element, category: str | None) -> ET.Element:
+    if not category:
+        return body
+    for outline in body.findall("outline"):
+        if not outline.get("xmlUrl") and (outline.get("title") or outline.get("text")) == category:
+            return outline
+    return ET.SubElement(body, "outline", text=category, title=category)
+
+
+def _check_url(url: str) -> str:
+    url = url.strip()
+    if not url.startswith(("http://", "https://")) or len(url) < 10:
+        raise FeedListError(f"not a feed URL (http or https): {url!r}")
+    return url
+
+
+def add_feed(path: str | Path, url: str, title: str | None = None, category: str | None = None,
+             language: str | None = None) -> bool:
+    """Add a feed to the list (into its category group); False if it is already there."""
+    path = Path(path)
+    url = _check_url(url)
+    if any(f.url == url for f in read_opml(path)):
+        return False
+    tree = _parse(path)
+    attrs = {"type": "rss", "text": title or url, "title": title or url, "xmlUrl": url}
+    if language:
+        attrs["language"] = language
+    ET.SubElement(_group(_body(tree), category), "outline", attrs)
+    ET.indent(tree)
+    _write(tree, path)
+    return True
+
+
+def remove_feed(path: str | Path, url: str) -> bool:
+    """Remove every outline of the feed; False if it was not in the list."""
+    path = Path(path)
+    tree = _parse(path)
+    removed = False
+    for parent in tree.iter():
+        for child in list(parent):
+            if child.tag == "outline" and child.get("xmlUrl") == url.strip():
+                parent.remove(child)
+                removed = True
+    if removed:
+        _write(tree, path)
+    return removed
+
+
+def import_opml(path: str | Path, source: str | Path) -> tuple[int, int]:
+    """Add the feeds of another OPML file (a feed reader's export), keeping their categories;
+    returns (added, already present)."""
+    incoming = read_opml(source)
+    if not incoming:
+        raise FeedListError(f"feed list {source}: no feeds (outlines with xmlUrl) in it")
+    path = Path(path)
+    present = {f.url for f in read_opml(path)}
+    tree = _parse(path)
+    body = _body(tree)
+    added = 0
+    for f in incoming:
+        if f.url in present:
+            continue
+        attrs = {"type": "rss", "text": f.title or f.url, "title": f.title or f.url, "xmlUrl": f.url}
+        if f.language:
+            attrs["language"] = f.language
+        ET.SubElement(_group(body, f.category), "outline", attrs)
+        present.add(f.url)
+        added += 1
+    if added:
+        ET.indent(tree)
+        _write(tree, path)
+    return added, len(incoming) - added

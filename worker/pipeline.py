@@ -10,6 +10,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -86,7 +87,7 @@ class DigestSummary:
 
 
 def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | None = None,
-               ruleset: RuleSet | None = None) -> PollSummary:
+               ruleset: RuleSet | None = None, progress: Callable[[], None] | None = None) -> PollSummary:
     """Poll the feeds that are due (all active ones with all_feeds) and store what is new."""
     ruleset = ruleset or load_rules(cfg.classifier.rules)
     feed_list = read_opml(cfg.feeds.opml)
@@ -113,6 +114,8 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
                     if fetched is not None:
                         _store_result(store, cfg, ruleset, feed, fetched, summary)
                         slots.release()
+                        if progress:
+                            progress()
         finally:
             # On stop, do not wait for fetches in flight: they are bounded by the fetch deadline and
             # their feeds, never stored, are simply due again next time.
