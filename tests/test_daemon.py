@@ -1,5 +1,6 @@
 """`newswatch run`: polls at start, stops cleanly on SIGTERM/SIGINT, one daemon per database."""
 
+import json
 import os
 import signal
 import sqlite3
@@ -72,3 +73,22 @@ def test_second_daemon_on_same_database_refuses(tmp_path, feed_server):
     finally:
         again.terminate()
         assert again.wait(timeout=10) == 0
+
+
+def test_daemon_logs_one_json_line_per_cycle(tmp_path, feed_server):
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"])
+    env = {k: v for k, v in os.environ.items() if k != "NEWSWATCH_CONFIG"}
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "--config", str(cfg), "run", "--log-format", "json"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: polled(tmp_path / "db" / "newswatch.db"), timeout=20)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    lines = [json.loads(line) for line in proc.stderr.read().splitlines()]
+    polls = [x for x in lines if x.get("event") == "poll"]
+    assert len(polls) == 1 and polls[0]["new_items"] == 2 and polls[0]["level"] == "info"
+    assert {"time", "message", "feeds", "errors", "seconds"} <= set(polls[0])
