@@ -203,7 +203,7 @@ def search(ctx: Context, query: str, relevant, since, until, feed, lang, limit: 
     from .store import Store
     flt = build_filter(relevant, since, until, feed, lang)
     with Store(ctx.cfg.database.path, create=False) as store:
-        n = write_rows(store.query_items(flt, fts=query, limit=limit), fmt, sys.stdout, Store.EXPORT_COLUMNS)
+        n = write_rows(*store.query_rows(flt, fts=query, limit=limit, as_json=fmt in ("json", "jsonl")), fmt, sys.stdout)
     if not n and fmt == "table":
         click.echo("no matches", err=True)
 
@@ -221,17 +221,17 @@ def export(ctx: Context, relevant, since, until, feed, lang, fts, fmt: str, outp
     from .store import Store
     flt = build_filter(relevant, since, until, feed, lang)
     with Store(ctx.cfg.database.path, create=False) as store:
-        rows = store.query_items(flt, fts=fts)
+        names, rows = store.query_rows(flt, fts=fts, as_json=fmt in ("json", "jsonl"))
         if output is None:
-            write_rows(rows, fmt, sys.stdout, Store.EXPORT_COLUMNS)
+            write_rows(names, rows, fmt, sys.stdout)
             return
         with open(output, "w", encoding="utf-8", newline="") as out:
             if sys.stderr.isatty():
                 with click.progressbar(length=0, label="exporting", file=sys.stderr,
                                        show_pos=True, show_percent=False) as bar:
-                    n = write_rows(counted(rows, lambda: bar.update(1)), fmt, out, Store.EXPORT_COLUMNS)
+                    n = write_rows(names, counted(rows, lambda: bar.update(1)), fmt, out)
             else:
-                n = write_rows(rows, fmt, out, Store.EXPORT_COLUMNS)
+                n = write_rows(names, rows, fmt, out)
     click.echo(f"exported {plural(n, 'item')} to {output}", err=True)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -35,26 +34,17 @@ def parse_when(value: str | None, option: str) -> str | None:
     raise UsageError(f"{option}: not a date: {value!r} (use YYYY-MM-DD, YYYY-MM-DDTHH:MM, or 7d / 12h / 2w)")
 
 
-def _decoded(row: dict) -> dict:
-    """JSON columns as JSON, 0/1 as booleans: what a program reading the export wants."""
-    out = dict(row)
-    for key in ("matches", "explanation"):
-        if isinstance(out.get(key), str):
-            out[key] = json.loads(out[key])
-    for key in ("relevant", "label"):
-        if out.get(key) is not None:
-            out[key] = bool(out[key])
-    return out
-
-
-def write_rows(rows: Iterable[dict], fmt: str, out: TextIO, columns: tuple[str, ...] | None = None) -> int:
-    """Write rows in `fmt`; returns how many. Streams: memory stays flat however many rows."""
+def write_rows(names: list[str], rows: Iterable[tuple], fmt: str, out: TextIO) -> int:
+    """Write rows (tuples in the order of `names`) in `fmt`; returns how many. Streams: memory stays
+    flat however many rows. For json and jsonl the rows are one column, the item as JSON text
+    (Store.query_rows with as_json=True)."""
     count = 0
     if fmt == "table":
+        index = {n: i for i, n in enumerate(names)}
         for row in rows:
             cells = []
             for name, width in TABLE_COLUMNS:
-                value = row.get(name)
+                value = row[index[name]]
                 if name == "relevant":
                     value = "*" if value else ""
                 elif name == "published_at":
@@ -67,32 +57,28 @@ def write_rows(rows: Iterable[dict], fmt: str, out: TextIO, columns: tuple[str, 
             count += 1
         return count
     if fmt == "csv":
-        writer: csv.DictWriter | None = None
-        for row in rows:
-            if writer is None:
-                writer = csv.DictWriter(out, fieldnames=list(columns or row), extrasaction="ignore")
-                writer.writeheader()
+        writer = csv.writer(out)
+        writer.writerow(names)
+        for row in rows:  # plain tuples straight from SQLite: the csv module does the rest in C
             writer.writerow(row)
             count += 1
-        if writer is None and columns:
-            csv.DictWriter(out, fieldnames=list(columns)).writeheader()
         return count
     if fmt == "jsonl":
-        for row in rows:
-            out.write(json.dumps(_decoded(row), ensure_ascii=False) + "\n")
+        for (line,) in rows:
+            out.write(line + "\n")
             count += 1
         return count
     if fmt == "json":
         out.write("[")
-        for row in rows:
-            out.write(("," if count else "") + "\n" + json.dumps(_decoded(row), ensure_ascii=False))
+        for (line,) in rows:
+            out.write(("," if count else "") + "\n" + line)
             count += 1
         out.write("\n]\n" if count else "]\n")
         return count
     raise UsageError(f"--format: one of {', '.join(FORMATS)}")
 
 
-def counted(rows: Iterable[dict], tick) -> Iterator[dict]:
+def counted(rows: Iterable[tuple], tick) -> Iterator[tuple]:
     """Pass rows through, calling tick() for each (a progress bar)."""
     for row in rows:
         tick()

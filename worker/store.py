@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Self
+from typing import ClassVar, Self
 
 import sqlite_utils
 
@@ -203,6 +203,8 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX IF NOT EXISTS items_fetched ON items (fetched_at)",
         "CREATE INDEX IF NOT EXISTS items_story ON items (story_id)",
         "CREATE INDEX IF NOT EXISTS items_feed ON items (feed_id, published_at)",
+        # The date filters and newest-first order are on this expression: an index on it spares a sort.
+        "CREATE INDEX IF NOT EXISTS items_when ON items (COALESCE(published_at, fetched_at))",
     ],
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -398,11 +400,30 @@ class Store:
 
     # ---- querying ----------------------------------------------------------------------------
 
-    EXPORT_COLUMNS = ("id", "published_at", "fetched_at", "feed", "feed_url", "title", "summary", "link", "lang",
-                      "score", "relevant", "label", "story_id", "digest_id", "delivered_at", "matches", "explanation")
-
     def query_items(self, flt: ItemFilter, fts: str | None = None, limit: int | None = None) -> Iterator[dict]:
-        """Items matching the filter, newest first, or by FTS rank when `fts` is given."""
+        """Items matching the filter as dicts, newest first, or by FTS rank when `fts` is given."""
+        names, rows = self.query_rows(flt, fts, limit)
+        for row in rows:
+            yield dict(zip(names, row, strict=True))
+
+    # What people get for an item in search results and exports: (name, SQL expression).
+    ITEM_COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("id", "i.id"), ("published_at", "COALESCE(i.published_at, i.fetched_at)"), ("fetched_at", "i.fetched_at"),
+        ("feed", "f.title"), ("feed_url", "f.url"), ("title", "i.title"), ("summary", "i.summary"),
+        ("link", "i.link"), ("lang", "i.lang"), ("score", "i.score"), ("relevant", "i.relevant"),
+        ("label", "l.relevant"), ("story_id", "i.story_id"), ("digest_id", "i.digest_id"),
+        ("delivered_at", "i.delivered_at"), ("matches", "i.matches"), ("explanation", "i.explanation"))
+    _JSON_VALUE: ClassVar[dict[str, str]] = {"matches": "json(i.matches)", "explanation": "json(i.explanation)",
+                   "relevant": "json(CASE i.relevant WHEN 1 THEN 'true' ELSE 'false' END)",
+                   "label": "json(CASE l.relevant WHEN 1 THEN 'true' WHEN 0 THEN 'false' ELSE 'null' END)"}
+
+    def query_rows(self, flt: ItemFilter, fts: str | None = None, limit: int | None = None,
+                   as_json: bool = False) -> tuple[list[str], Iterator[tuple]]:
+        """(column names, row tuples) of the items matching the filter: for exports of many rows.
+
+        With as_json, each row is one column holding the item as a JSON object, built by SQLite (in C:
+        a month of items exports in a fraction of the time Python's encoder takes).
+        """
         where, args = ["1 = 1"], []
         if flt.relevant is not None:
             where.append("i.relevant = ?")
@@ -419,10 +440,13 @@ class Store:
         if flt.lang:
             where.append("i.lang = ?")
             args.append(flt.lang)
-        select = ("SELECT i.id, COALESCE(i.published_at, i.fetched_at) AS published_at, i.fetched_at, "
-                  "f.title AS feed, f.url AS feed_url, i.title, i.summary, i.link, i.lang, i.score, i.relevant, "
-                  "l.relevant AS label, i.story_id, i.digest_id, i.delivered_at, i.matches, i.explanation "
-                  "FROM items i JOIN feeds f ON f.id = i.feed_id LEFT JOIN labels l ON l.item_id = i.id")
+        if as_json:
+            pairs = ", ".join(f"'{name}', {self._JSON_VALUE.get(name, expr)}" for name, expr in self.ITEM_COLUMNS)
+            columns = f"json_object({pairs}) AS item"
+        else:
+            columns = ", ".join(f"{expr} AS {name}" for name, expr in self.ITEM_COLUMNS)
+        select = (f"SELECT {columns} FROM items i JOIN feeds f ON f.id = i.feed_id "
+                  "LEFT JOIN labels l ON l.item_id = i.id")
         if fts:
             select += " JOIN items_fts ON items_fts.rowid = i.id"
             where.append("items_fts MATCH ?")
@@ -442,9 +466,7 @@ class Store:
                 cursor = self.conn.execute(sql, [*args[:-1], quoted])
             else:
                 raise
-        names = [d[0] for d in cursor.description]
-        for row in cursor:
-            yield dict(zip(names, row, strict=True))
+        return [d[0] for d in cursor.description], cursor
 
     def stats(self, days: int) -> dict:
         since = iso(utcnow() - timedelta(days=days))
