@@ -6,6 +6,7 @@ import socket
 import sqlite3
 import threading
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
@@ -39,16 +40,22 @@ def test_server_down_then_up(tmp_path, feed_server):
     assert pending_digest(tmp_path) == ([("sent", 2, None)], 0)
 
 
-def test_4xx_then_accepted(tmp_path, feed_server, smtp_server):
+@pytest.mark.parametrize("reply", ["451 4.3.0 Try again later", "554 5.0.0 Transaction failed"])
+def test_refused_then_accepted_is_the_same_digest(tmp_path, feed_server, smtp_server, reply):
     feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
     cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=smtp_server.port)
     newswatch("--config", str(cfg), "poll")
-    smtp_server.reply = "451 4.3.0 Try again later"
+    smtp_server.reply = reply
     out = newswatch("--config", str(cfg), "digest")
-    assert out.returncode == 1 and "451" in out.stdout
+    assert out.returncode == 1 and reply[:3] in out.stdout
     smtp_server.reply = None
     assert newswatch("--config", str(cfg), "digest").returncode == 0
+    assert newswatch("--config", str(cfg), "digest").returncode == 0
     assert len(smtp_server.messages) == 1
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    # The retry is the same digest: recorded once, two attempts, the Message-ID the server received.
+    assert db.execute("SELECT COUNT(*), MAX(attempts) FROM digests").fetchone() == (1, 2)
+    assert db.execute("SELECT message_id FROM digests").fetchone()[0] == smtp_server.messages[0]["Message-ID"].strip()
 
 
 def test_timeout_is_a_failure_not_a_hang(tmp_path, feed_server):

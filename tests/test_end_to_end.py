@@ -91,25 +91,6 @@ def test_dry_run_delivers_nothing(tmp_path, feed_server, smtp_server):
     assert len(smtp_server.messages) == 1
 
 
-def test_smtp_down_keeps_items_and_next_run_delivers_them(tmp_path, feed_server, smtp_server):
-    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
-    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=smtp_server.port)
-    newswatch("--config", str(cfg), "poll")
-    smtp_server.reply = "554 5.0.0 Transaction failed"
-    failed = newswatch("--config", str(cfg), "digest")
-    assert failed.returncode == 1 and "554" in failed.stdout
-    smtp_server.reply = None
-    ok = newswatch("--config", str(cfg), "digest")
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert len(smtp_server.messages) == 1
-    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
-    # The retry is the same digest: same Message-ID, recorded once, two attempts.
-    assert db.execute("SELECT COUNT(*), MAX(attempts) FROM digests").fetchone() == (1, 2)
-    assert db.execute("SELECT message_id FROM digests").fetchone()[0] == smtp_server.messages[0]["Message-ID"].strip()
-    assert newswatch("--config", str(cfg), "digest").returncode == 0
-    assert len(smtp_server.messages) == 1
-
-
 def test_failing_feed_is_recorded_and_others_are_stored(tmp_path, feed_server):
     feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
     feed_server.documents["/html"] = (b"<html><body>Not a feed</body></html>", "text/html")
