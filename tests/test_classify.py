@@ -114,3 +114,16 @@ def test_explain_false_gives_the_same_verdict():
         quick = classify(RULESET, item["title"], item["summary"], explain=False)
         assert (quick.relevant, quick.score, quick.matches, quick.explanation) == \
             (full.relevant, full.score, full.matches, []), item["id"]
+
+
+def test_a_concept_can_shadow_another():
+    data = {"threshold": 1, "concepts": {
+        "syria": {"terms": ["syrian", "damascus"]},
+        "people": {"terms": ["syrian refugees"], "shadows": ["syria"]}},
+        "rules": [{"all": ["syria"], "weight": 1}]}
+    ruleset = parse_rules(data)
+    v = classify(ruleset, "Syrian refugees in Istanbul", "")
+    assert v.matches == ["people:syrian refugees"] and not v.relevant  # people, not the state
+    assert classify(ruleset, "Syrian government in Damascus", "").matches == ["syria:damascus", "syria:syrian"]
+    with pytest.raises(RulesError, match="shadows: unknown concept 'turkey'"):
+        parse_rules({**data, "concepts": {**data["concepts"], "x": {"terms": ["y"], "shadows": ["turkey"]}}})

@@ -54,7 +54,7 @@ def _rest_matches(toks: list[str], i: int, rest: tuple[str, ...], stem: bool) ->
 
 
 def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
-    memo_get, entries_of = ruleset._memo.get, ruleset.entries
+    memo_get, entries_of, shadows = ruleset._memo.get, ruleset.entries, ruleset.shadows
     found: dict[str, list[_Hit]] = {}
     covered: dict[str, int] = {}  # concept -> first word position after its last match
     pos = sent = 0
@@ -80,7 +80,10 @@ def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
                 elif nxt != rest[0] or not _rest_matches(toks, i, rest, stem):
                     continue
             found.setdefault(concept, []).append((pos, sent, concept, term))
-            covered[concept] = pos + 1 + len(rest)
+            covered[concept] = end = pos + 1 + len(rest)
+            for hidden in shadows.get(concept, ()):  # "syrian refugees" are people: not also "syria"
+                if covered.get(hidden, 0) < end:
+                    covered[hidden] = end
         pos += 1
     return found
 

@@ -8,6 +8,10 @@ A rules file (TOML) has concept groups of terms and weighted rules over them:
     [concepts.turkey]
     terms = ["turkey", "türkiye", "erdoğan", "suriye{,li,liler}", "normaliz*", "تركيا"]
 
+    [concepts.syrian_people]
+    terms = ["syrian refugees", "suriyeliler"]
+    shadows = ["syria"]       # where these match, the same words do not also count as "syria"
+
     [[rules]]
     name = "relation"
     all = ["turkey", "syria", "relation"]   # every concept must occur ...
@@ -79,6 +83,7 @@ class RuleSet:
     threshold: float
     concepts: dict[str, list[str]]
     rules: list[Rule]
+    shadows: dict[str, tuple[str, ...]] = field(default_factory=dict)  # concept -> concepts it hides
     index: dict[str, list[Entry]] = field(default_factory=dict)  # first folded token -> entries
     stems: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # head -> (stem, concept, term)
     anchors: frozenset[str] = frozenset()  # words of the anchor concepts
@@ -95,7 +100,7 @@ class RuleSet:
             exact = tuple(self.index.get(token, ()))
             stems = tuple(((), False, concept, term) for stem, concept, term in self.stems.get(token[:STEM_HEAD], ())
                           if token.startswith(stem))
-            found = exact + stems
+            found = tuple(sorted(exact + stems, key=lambda e: (-len(e[0]), e[2] not in self.shadows)))
             if len(self._memo) > MEMO_LIMIT:
                 self._memo.clear()
             self._memo[token] = found
@@ -173,6 +178,7 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         raise fail(None, "window", "must be a positive integer (words)")
 
     concepts: dict[str, list[str]] = {}
+    shadowed: dict[str, tuple[str, ...]] = {}
     raw_concepts = data.get("concepts")
     if not isinstance(raw_concepts, dict) or not raw_concepts:
         raise fail(None, "concepts", "required: at least one [concepts.NAME] table")
@@ -181,12 +187,17 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         if not isinstance(body, dict):
             raise fail(None, cname, "a concept must be a table with `terms`")
         for key in body:
-            if key not in ("terms", "description"):
-                raise fail(table, key, "unknown key (expected terms, description)")
+            if key not in ("terms", "description", "shadows"):
+                raise fail(table, key, "unknown key (expected terms, description, shadows)")
         terms = body.get("terms")
         if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
             raise fail(table, "terms", "must be a list of non-empty strings")
         concepts[cname] = terms
+        shadows = body.get("shadows", [])
+        if not isinstance(shadows, list) or not all(isinstance(x, str) for x in shadows):
+            raise fail(table, "shadows", "must be a list of concept names")
+        if shadows:
+            shadowed[cname] = tuple(shadows)
 
     rules: list[Rule] = []
     raw_rules = data.get("rules")
@@ -226,7 +237,11 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         rules.append(Rule(str(name), tuple(names), within_words, sentence, fld, float(weight), max_count,
                           str(r.get("description", "")), frozenset(names), fld != "body", fld != "title"))
 
-    ruleset = RuleSet(path, float(threshold), concepts, rules)
+    for cname, hidden in shadowed.items():
+        for other in hidden:
+            if other not in concepts:
+                raise fail(f"concepts.{cname}", "shadows", f"unknown concept {other!r}")
+    ruleset = RuleSet(path, float(threshold), concepts, rules, shadowed)
     seen: set[tuple[tuple[str, ...], bool, str]] = set()
     keys_of: dict[str, set[str]] = {c: set() for c in concepts}
     stems_of: dict[str, set[str]] = {c: set() for c in concepts}
@@ -246,9 +261,10 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
                 else:
                     ruleset.index.setdefault(seq[0], []).append((seq[1:], stem, cname, term))
                     keys_of[cname].add(seq[0])
-    # Longest phrases first, so "foreign minister" is tried before "foreign".
+    # Longest phrases first, so "foreign minister" is tried before "foreign"; at equal length a
+    # shadowing concept first, so that "syrians" (people) is seen before "syrians" could count as "syria".
     for entries in ruleset.index.values():
-        entries.sort(key=lambda e: -len(e[0]))
+        entries.sort(key=lambda e: (-len(e[0]), e[2] not in shadowed))
     anchors: set[str] = set()
     anchor_stems: set[str] = set()
     for rule in rules:
