@@ -87,3 +87,22 @@ def test_below_min_score_no_alert(tmp_path, feed_server, webhook):
     cfg = config(tmp_path, feed_server, webhook.url, min_score=99)
     assert newswatch("--config", str(cfg), "poll").returncode == 0
     assert webhook.posts == []
+
+
+def test_feed_text_cannot_inject_slack_markup(tmp_path, feed_server, webhook):
+    items = [{"title": "&amp;lt;!channel&amp;gt; Turkey and Syria agree to normalize ties &lt;http://evil|click&gt;",
+              "link": "https://news.example.org/x", "guid": "x",
+              "description": "Ankara and Damascus held normalization talks in Moscow."}]
+    feed_server.documents["/rss"] = (rss(items), "application/rss+xml")
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"],
+                       extra=f'[alerts]\nwebhook_url = "{webhook.url}"\nmin_score = 5\n')
+    assert newswatch("--config", str(cfg), "poll").returncode == 0
+    text = webhook.posts[0]["text"]
+    assert "<!channel>" not in text and "<http" not in text and "&lt;!channel&gt;" in text
+
+
+def test_demo_never_posts_to_the_configured_webhook(tmp_path, webhook):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[alerts]\nwebhook_url = "{webhook.url}"\nmin_score = 1\n')
+    assert newswatch("--config", str(cfg), "demo", "--outbox", str(tmp_path / "out")).returncode == 0
+    assert webhook.posts == []

@@ -1,5 +1,7 @@
 """Bad config: one line naming the key or file, exit 2, no traceback."""
 
+import json
+
 import pytest
 
 from worker.config import ConfigError, load_config
@@ -100,3 +102,29 @@ def test_relative_paths_in_errors_say_relative_to_what(tmp_path):
     assert out.returncode == 2
     assert f"rules file not found: config/rules/turkey-syria.toml (relative to the working directory {tmp_path})" \
         in out.stderr
+
+
+def test_user_input_never_gives_a_traceback(tmp_path, feed_server):
+    from conftest import RELEVANT_ITEMS, rss
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"])
+    assert newswatch("--config", str(cfg), "poll").returncode == 0
+    bad = tmp_path / "latin1.jsonl"
+    bad.write_bytes('{"title": "Türkiye", "summary": ""}\n'.encode("latin-1"))
+    cases = [
+        (["classify", "--jsonl", str(bad)], 2, "--jsonl line 1: not UTF-8 text"),
+        (["search", " "], 2, "QUERY is empty"),
+        (["label", "²", "relevant"], 1, "no item '²'"),
+        (["export", "--since", "999999999d"], 2, "--since: '999999999d' reaches before year 1"),
+        (["stats", "--days", "100000000"], 2, "100000000"),
+        (["digest", "--format", "html"], 2, "--format is for the --dry-run preview"),
+    ]
+    for args, code, text in cases:
+        out = newswatch("--config", str(cfg), *args)
+        assert out.returncode == code, (args, out.stderr)
+        assert "Traceback" not in out.stderr and text in out.stderr + out.stdout, (args, out.stderr)
+
+
+def test_blank_jsonl_lines_keep_the_output_aligned():
+    out = newswatch("classify", "--jsonl", "-", input='{"id": 1, "title": "a", "summary": ""}\n\n{"id": 3, "title": "b", "summary": ""}\n')
+    assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == [1, None, 3]

@@ -136,3 +136,35 @@ def test_dns_failure_is_recorded(tmp_path):
     lines = out.stdout.strip().splitlines()
     assert lines[0] == "0 polled 2 feeds: 2 new items, 2 relevant, 1 error (0 not modified) False", out.stderr
     assert lines[1] == "connection failed: DNS lookup failed"
+
+
+def test_hostile_numbers_and_text_do_not_stop_the_cycle(tmp_path):
+    server = ScriptedServer()
+    ok = rss(RELEVANT_ITEMS)
+    r = server.routes
+    r["/good"] = lambda h: Reply(200, ok)
+    r["/max-age"] = lambda h: Reply(200, many_items(2), {"Cache-Control": "max-age=100000000000000"})
+    r["/unicode-length"] = lambda h: Reply(200, many_items(2), {"Content-Length-Hint": "x"})
+    r["/retry"] = lambda h: Reply(503, b"busy", {"Retry-After": "99999999999999999"})
+    r["/ttl"] = lambda h: Reply(200, many_items(2).replace(b"<description>test</description>",
+                                                          b"<description>test</description><ttl>\xc2\xb2</ttl>"))
+    r["/comments"] = lambda h: Reply(200, rss([{"title": "x", "guid": "c1",
+                                                "description": "&lt;!--" * 40_000}]))
+    r["/too-many"] = lambda h: Reply(200, many_items(25_000))
+    cfg = write_config(tmp_path, [f"{server.base_url}{p}" for p in r])
+    try:
+        start = time.monotonic()
+        out = newswatch("--config", str(cfg), "poll", timeout=120)
+        elapsed = time.monotonic() - start
+        again = newswatch("--config", str(cfg), "poll", "--all", timeout=120)
+    finally:
+        server.close()
+    assert out.returncode == 0 and again.returncode == 0 and "Traceback" not in out.stderr + again.stderr
+    assert elapsed < 30
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    state = {url.rsplit("/", 1)[-1]: (status, error) for url, status, error in
+             db.execute("SELECT url, last_status, last_error FROM feeds")}
+    assert state["good"][0] in ("ok", "not_modified", "unchanged")
+    assert state["max-age"][0] in ("ok", "unchanged") and state["ttl"][0] in ("ok", "unchanged")
+    assert state["retry"][0] == "error" and state["comments"][0] in ("ok", "unchanged")
+    assert state["too-many"] == ("error", "too many items (25,000 > 20,000): not parsed")

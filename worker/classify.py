@@ -40,6 +40,8 @@ class Verdict:
         return "\n".join(lines)
 
 
+MAX_FIELD = 100_000  # characters of a field classified: bounded work on hostile input
+
 # A hit: (word position, sentence number, concept, term as written)
 _Hit = tuple[int, int, str, str]
 
@@ -126,10 +128,10 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
              explain: bool = True) -> Verdict:
     """Score an item's title and text (HTML allowed) against the rules; explain=False leaves the
     explanation out (same verdict, score and matches, less work)."""
-    title_folded = fold(strip_html(title, collapse=False))
-    body = strip_html(summary, collapse=False)
+    title_folded = fold(strip_html((title or "")[:MAX_FIELD], collapse=False))
+    body = strip_html((summary or "")[:MAX_FIELD], collapse=False)
     if content:
-        body = f"{body} . {strip_html(content, collapse=False)}"
+        body = f"{body} . {strip_html(content[:MAX_FIELD], collapse=False)}"
     body_folded = fold(body)
     title_toks, body_toks = split_folded(title_folded), split_folded(body_folded)
     # Most news names neither side: no positive rule can fire, so answer without walking the tokens.

@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,8 @@ def user_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except NewswatchError as e:
             fail(str(e), e.exit_code)
+        except sqlite3.Error as e:  # locked, full, corrupt: say so on one line
+            fail(f"database error: {e}", 1)
         except BrokenPipeError:
             raise
         except OSError as e:  # a file we were told to read or write
@@ -122,6 +125,8 @@ def poll(ctx: Context, all_feeds: bool) -> None:
 def digest(ctx: Context, dry_run: bool, fmt: str) -> None:
     """Deliver now every relevant item not yet delivered (SMTP, or the outbox)."""
     from .pipeline import send_digest
+    if fmt != "text" and not dry_run:
+        raise click.UsageError("--format is for the --dry-run preview (the e-mail always has text and HTML)")
     setup_logging(logging.WARNING)
     summary = send_digest(ctx.cfg, dry_run=dry_run, fmt=fmt)
     if dry_run:
@@ -152,8 +157,17 @@ def classify(ctx: Context, text: str | None, jsonl) -> None:
         return
     out = sys.stdout
     dumps = json.dumps
-    for n, line in enumerate(jsonl, 1):
-        if not line.strip():
+    lines = enumerate(jsonl, 1)
+    n = 0
+    while True:
+        try:
+            n, line = next(lines)
+        except StopIteration:
+            break
+        except UnicodeDecodeError:
+            fail(f"--jsonl line {n + 1}: not UTF-8 text", 2)
+        if not line.strip():  # still one output line per input line
+            out.write('{"id": null, "relevant": false, "score": 0.0, "matches": []}\n')
             continue
         try:
             obj = json.loads(line)
@@ -201,6 +215,8 @@ def search(ctx: Context, query: str, relevant, since, until, feed, lang, limit: 
     """Full-text search (SQLite FTS5 syntax) of stored titles and summaries, best match first."""
     from .export import write_rows
     from .store import Store
+    if not query.strip():
+        raise click.UsageError("QUERY is empty")
     flt = build_filter(relevant, since, until, feed, lang)
     with Store(ctx.cfg.database.path, create=False) as store:
         n = write_rows(*store.query_rows(flt, fts=query, limit=limit, as_json=fmt in ("json", "jsonl")), fmt, sys.stdout)
@@ -236,7 +252,8 @@ def export(ctx: Context, relevant, since, until, feed, lang, fts, fmt: str, outp
 
 
 @cli.command()
-@click.option("--days", default=30, show_default=True, help="Window for the per-day and per-feed counts.")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 700_000),
+              help="Window for the per-day and per-feed counts.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @pass_ctx
 @user_errors
@@ -277,7 +294,7 @@ def label(ctx: Context, item: str, verdict: str, note: str | None) -> None:
 
 
 @cli.command()
-@click.option("--max-age", "max_age", type=int, metavar="MINUTES",
+@click.option("--max-age", "max_age", type=click.IntRange(1, 10**7), metavar="MINUTES",
               help="Stale when no feed was polled for this long (default: 3 x [poll] interval_minutes).")
 @pass_ctx
 @user_errors
@@ -303,7 +320,8 @@ def health(ctx: Context, max_age: int | None) -> None:
 
 
 @cli.command()
-@click.option("--days", type=int, help="Delete irrelevant items older than this (default: [retention] irrelevant_days).")
+@click.option("--days", type=click.IntRange(1, 36500),
+              help="Delete irrelevant items older than this (default: [retention] irrelevant_days).")
 @pass_ctx
 @user_errors
 def prune(ctx: Context, days: int | None) -> None:

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Self
 
-from .config import Config, DatabaseConfig, FeedsConfig, SmtpConfig
+from .config import AlertsConfig, Config, DatabaseConfig, FeedsConfig, SmtpConfig
 from .feeds import FeedSpec, write_opml
 from .pipeline import DigestSummary, PollSummary, poll_cycle, send_digest
 from .store import Store, StoredItem
@@ -99,6 +99,7 @@ def run_demo(cfg: Config, outbox: str | None = None) -> DemoResult:
         demo_cfg = replace(
             cfg, database=DatabaseConfig(str(Path(tmp) / "demo.db")), feeds=FeedsConfig(str(opml)),
             smtp=SmtpConfig(host=""),  # the demo never sends mail
+            alerts=AlertsConfig(webhook_url=""),  # nor posts to a real webhook
             digest=replace(cfg.digest, outbox=outbox or cfg.digest.outbox,
                            subject="newswatch demo digest: {count} relevant items"))
         poll = poll_cycle(demo_cfg, all_feeds=True)

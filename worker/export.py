@@ -12,7 +12,7 @@ from .errors import UsageError
 
 FORMATS = ("table", "csv", "json", "jsonl")
 TABLE_COLUMNS = (("id", 7), ("published_at", 16), ("score", 6), ("relevant", 3), ("feed", 22), ("title", 0))
-_RELATIVE = re.compile(r"^(\d+)([dhw])$")
+_RELATIVE = re.compile(r"^([0-9]{1,9})([dhw])$")
 
 
 def parse_when(value: str | None, option: str) -> str | None:
@@ -23,8 +23,11 @@ def parse_when(value: str | None, option: str) -> str | None:
     m = _RELATIVE.match(value)
     if m:
         n, unit = int(m.group(1)), m.group(2)
-        delta = {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
-        return (datetime.now(UTC) - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            delta = {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
+            return (datetime.now(UTC) - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except OverflowError:
+            raise UsageError(f"{option}: {value!r} reaches before year 1") from None
     for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"):
         try:
             dt = datetime.strptime(value, fmt)

@@ -104,7 +104,7 @@ class Fetcher:
                     result.error = f"HTTP {resp.status_code} {resp.reason or ''}".strip()
                     return result
                 declared = resp.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                if declared and declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
                     result.error = f"body too large: Content-Length {declared} > max_bytes {self.max_bytes}"
                     return result
                 result.body = self._read_body(resp, deadline)
@@ -160,9 +160,12 @@ class _BodyError(Exception):
     pass
 
 
+MAX_HINT = 7 * 86400  # publisher hints (max-age, Retry-After) above a week are read as a week
+
+
 def _max_age(cache_control: str | None) -> int | None:
-    m = re.search(r"max-age\s*=\s*(\d+)", cache_control or "")
-    return int(m.group(1)) if m else None
+    m = re.search(r"max-age\s*=\s*([0-9]{1,12})", cache_control or "")
+    return min(int(m.group(1)), MAX_HINT) if m else None
 
 
 def _retry_after(value: str | None) -> int | None:
@@ -170,15 +173,15 @@ def _retry_after(value: str | None) -> int | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return int(value)
+    if value.isascii() and value.isdigit():
+        return min(int(value[:12]), MAX_HINT)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0, int((when - datetime.now(UTC)).total_seconds()))
+    return min(max(0, int((when - datetime.now(UTC)).total_seconds())), MAX_HINT)
 
 
 def _reason(e: BaseException) -> str:

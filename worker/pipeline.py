@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -112,7 +113,17 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
                     feed = pending.pop(fut)
                     fetched = fut.result()
                     if fetched is not None:
-                        _store_result(store, cfg, ruleset, feed, fetched, summary)
+                        try:
+                            _store_result(store, cfg, ruleset, feed, fetched, summary)
+                        except sqlite3.Error:
+                            raise  # the database itself is in trouble: nothing else can be stored either
+                        except Exception as e:
+                            log.exception("feed %s: unexpected error", feed.url)
+                            error = f"internal error: {type(e).__name__}: {e}"
+                            summary.errors += 1
+                            store.record_poll(feed, FeedUpdate("error", next_poll(
+                                utcnow(), timedelta(minutes=cfg.poll.interval_minutes), errors=feed.error_count + 1),
+                                error=error[:500]))
                         slots.release()
                         if progress:
                             progress()
@@ -144,6 +155,14 @@ def _fetch_and_parse(fetcher: Fetcher, feed: FeedState, slots: threading.Bounded
     while not slots.acquire(timeout=0.5):
         if stopping.is_set():
             return None
+    try:
+        return _fetch_and_parse_one(fetcher, feed)
+    except Exception as e:
+        log.exception("feed %s: unexpected error", feed.url)
+        return Fetched(FetchResult(url=feed.url, status="error", error=f"internal error: {type(e).__name__}: {e}"))
+
+
+def _fetch_and_parse_one(fetcher: Fetcher, feed: FeedState) -> Fetched:
     result = fetcher.fetch(feed.url, feed.etag, feed.last_modified)
     if result.status != "ok":
         return Fetched(result)
@@ -260,12 +279,17 @@ def send_alerts(cfg: Config, store: Store) -> tuple[int, int]:
     return sent, failed
 
 
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def alert_payload(item: StoredItem, tz: ZoneInfo) -> dict:
     """Slack-compatible: `text` is the message; `newswatch` carries the fields for other receivers."""
     source = item.feed_title or item.feed_url
-    text = f"newswatch: {item.title} ({source}, score {item.score:g})"
+    # Slack reads <!channel>, <url|text> and & in `text` as markup: escape what came from the feed.
+    text = f"newswatch: {_slack_escape(item.title)} ({_slack_escape(source)}, score {item.score:g})"
     if item.link:
-        text += f" {item.link}"
+        text += f" {_slack_escape(item.link)}"
     return {"text": text, "newswatch": {
         "id": item.id, "title": item.title, "link": item.link, "source": source, "score": item.score,
         "published": item.published, "published_local": local_time(item.published or item.fetched, tz),

@@ -44,11 +44,11 @@ def next_poll(now: datetime, interval: timedelta, *, errors: int = 0, rate: floa
             gap = timedelta(days=1) / max(rate, 0.01)
             delay = min(max(gap / 4, interval), interval * SLOW_FEED_FACTOR)
         if ttl_minutes:
-            delay = max(delay, timedelta(minutes=ttl_minutes))
+            delay = max(delay, min(timedelta(minutes=ttl_minutes), MAX_DELAY))
         if max_age:
-            delay = max(delay, timedelta(seconds=max_age))
+            delay = max(delay, min(timedelta(seconds=max_age), MAX_DELAY))
     if retry_after:
-        delay = max(delay, timedelta(seconds=retry_after))
+        delay = max(delay, min(timedelta(seconds=retry_after), MAX_DELAY))
     delay = min(delay, MAX_DELAY)
     spread = (rng or random).uniform(-JITTER, JITTER)
     return now + delay * (1 + spread)

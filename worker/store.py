@@ -491,7 +491,7 @@ class Store:
     def label(self, item: str, relevant: bool, note: str | None = None) -> dict:
         """Record a person's verdict on an item (by id or link); returns the item."""
         row = self.conn.execute("SELECT id, title, relevant FROM items WHERE id = ? OR link = ? ORDER BY id LIMIT 1",
-                                (int(item) if item.isdigit() else -1, item)).fetchone()
+                                (int(item) if item.isascii() and item.isdigit() else -1, item)).fetchone()
         if row is None:
             raise StoreError(f"no item {item!r} (give an item id, as `newswatch search` shows, or its link)")
         with self.transaction("store.label") as c:
