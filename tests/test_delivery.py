@@ -4,13 +4,15 @@ recorded; the next run delivers them; nothing arrives twice."""
 import re
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from conftest import RELEVANT_ITEMS, SmtpSink, free_port, newswatch, rss, write_config
+from conftest import RELEVANT_ITEMS, REPO, SmtpSink, free_port, newswatch, rss, write_config
 
 
 def pending_digest(tmp_path):
@@ -110,3 +112,58 @@ def test_three_runs_never_repeat_an_item(tmp_path, feed_server, smtp_server):
     links = [link for m in smtp_server.messages
              for link in re.findall(r"https://news\.example\.org/\S+", m.get_body(("plain",)).get_content())]
     assert sorted(links) == sorted(i["link"] for i in items)  # each exactly once
+
+
+def test_two_digest_runs_at_once_send_each_item_once(tmp_path, feed_server, smtp_server):
+    items = [{"title": f"Turkey and Syria hold normalization talks, round {k}", "link": f"https://n.example/{k}",
+              "guid": str(k), "description": "Ankara and Damascus met in Moscow."} for k in range(6)]
+    feed_server.documents["/rss"] = (rss(items), "application/rss+xml")
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=smtp_server.port)
+    newswatch("--config", str(cfg), "poll")
+    procs = [subprocess.Popen([sys.executable, "-m", "worker", "--config", str(cfg), "digest"], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    assert all(p.wait(timeout=60) == 0 for p in procs)
+    links = [link for m in smtp_server.messages
+             for link in re.findall(r"https://n\.example/\d+", m.get_body(("plain",)).get_content())]
+    assert sorted(links) == sorted(i["link"] for i in items)
+
+
+def test_a_backlog_larger_than_max_items_goes_out_in_one_run(tmp_path, feed_server, smtp_server):
+    items = [{"title": f"Turkey and Syria agree on step {k} of normalization", "link": f"https://n.example/{k}",
+              "guid": str(k), "description": f"Ankara and Damascus, part {k}."} for k in range(7)]
+    feed_server.documents["/rss"] = (rss(items), "application/rss+xml")
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=smtp_server.port,
+                       extra="")
+    cfg.write_text(cfg.read_text().replace('from = "newswatch@example.org"', 'from = "newswatch@example.org"\nmax_items = 3'))
+    newswatch("--config", str(cfg), "poll")
+    out = newswatch("--config", str(cfg), "digest")
+    assert out.returncode == 0 and "delivered 7 items in 3 e-mails" in out.stdout
+    assert [len(re.findall(r"https://n\.example/\d+", m.get_body(("plain",)).get_content()))
+            for m in smtp_server.messages] == [3, 3, 1]
+
+
+class PickySink(SmtpSink):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("typo"):
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_recipient_does_not_block_the_others(tmp_path, feed_server):
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    sink = PickySink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=controller.port)
+        cfg.write_text(cfg.read_text().replace('to = ["analyst@example.org"]',
+                                               'to = ["analyst@example.org", "typo@example.org"]'))
+        newswatch("--config", str(cfg), "poll")
+        out = newswatch("--config", str(cfg), "digest")
+        again = newswatch("--config", str(cfg), "digest")
+    finally:
+        controller.stop()
+    assert out.returncode == 0 and "the server refused these recipients: typo@example.org" in out.stdout
+    assert "nothing new" in again.stdout and len(sink.messages) == 1
+    assert pending_digest(tmp_path)[0][0][0] == "sent"

@@ -23,7 +23,6 @@ from .errors import NewswatchError
 from .feeds import read_opml
 from .pipeline import poll_cycle, send_digest
 from .rules import load_rules
-from .store import Store
 
 log = logging.getLogger("newswatch")
 
@@ -92,12 +91,6 @@ def run_daemon(cfg: Config) -> None:
             "event": "digest", "digests_sent": s.digests_sent, "items_delivered": s.items_delivered,
             "errors": s.errors}})
 
-    def prune_job() -> None:
-        with Store(cfg.database.path) as store:
-            n = store.prune(cfg.retention.irrelevant_days)
-        log.info("prune: deleted %d irrelevant items older than %d days", n, cfg.retention.irrelevant_days,
-                 extra={"fields": {"event": "prune", "deleted": n}})
-
     def on_error(event: JobExecutionEvent) -> None:
         log.error("job %s failed: %s", event.job_id, event.exception)
 
@@ -107,15 +100,13 @@ def run_daemon(cfg: Config) -> None:
                       next_run_time=datetime.now(tz), misfire_grace_time=interval * 60)
     scheduler.add_job(digest_job, CronTrigger(hour=hour, minute=minute, timezone=tz), id="digest",
                       misfire_grace_time=DIGEST_GRACE_SECONDS)
-    if cfg.retention.irrelevant_days:
-        scheduler.add_job(prune_job, CronTrigger(hour=4, minute=30, timezone=tz), id="prune",
-                          misfire_grace_time=DIGEST_GRACE_SECONDS)
     scheduler.add_listener(on_error, EVENT_JOB_ERROR)
 
     def on_signal(signum: int, _frame) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
         stop.set()
-        scheduler.shutdown(wait=False)
+        if scheduler.running:  # a second signal while stopping is not an error
+            scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -126,9 +117,12 @@ def run_daemon(cfg: Config) -> None:
     try:
         scheduler.start()
     finally:
-        # The running job sees `stop` and ends within a second; wait for it so no transaction is cut.
+        # A running poll sees `stop` and ends once its in-flight fetches hit their deadline; a digest
+        # ends once SMTP answers or times out. Wait for them before giving up the lock, so a new daemon
+        # never overlaps this one's last job.
+        limit = time.monotonic() + cfg.poll.timeout_seconds + cfg.smtp.timeout_seconds + 5
         for t in threading.enumerate():
             if t.name.startswith("ThreadPoolExecutor") and t is not threading.current_thread():
-                t.join(timeout=5)
+                t.join(timeout=max(0.0, limit - time.monotonic()))
         lock.release()
         log.info("newswatch daemon stopped")

@@ -43,18 +43,21 @@ def build_message(cfg: Config, subject: str, text: str, html: str, message_id: s
     return msg
 
 
-def send(msg: EmailMessage, cfg: Config, name: str) -> tuple[str, str | None]:
+def send(msg: EmailMessage, cfg: Config, name: str) -> tuple[str, str | None, str | None]:
     """Send through SMTP if [smtp] host is set, else write NAME.eml into the outbox.
 
-    Returns (transport, outbox path or None).
+    Returns (transport, outbox path or None, a note such as the recipients the server refused).
     """
     if cfg.smtp.host:
-        send_smtp(msg, cfg)
-        return "smtp", None
-    return "outbox", str(write_outbox(msg, Path(cfg.digest.outbox), name))
+        refused = send_smtp(msg, cfg)
+        note = f"the server refused these recipients: {', '.join(sorted(refused))}" if refused else None
+        return "smtp", None, note
+    return "outbox", str(write_outbox(msg, Path(cfg.digest.outbox), name)), None
 
 
-def send_smtp(msg: EmailMessage, cfg: Config) -> None:
+def send_smtp(msg: EmailMessage, cfg: Config) -> dict:
+    """Send; returns the recipients the server refused while accepting the message for the others
+    (raises DeliveryError if it accepted it for nobody)."""
     s = cfg.smtp
     try:
         if s.security == "ssl":
@@ -68,11 +71,11 @@ def send_smtp(msg: EmailMessage, cfg: Config) -> None:
             if s.username:
                 cfg.check_smtp_password()
                 client.login(s.username, cfg.smtp_password())
-            refused = client.send_message(msg)
-            if refused:
-                raise DeliveryError(f"SMTP server refused recipients: {', '.join(refused)}")
+            return client.send_message(msg)
     except ConfigError as e:
         raise DeliveryError(str(e)) from None
+    except smtplib.SMTPRecipientsRefused as e:
+        raise DeliveryError(f"SMTP {s.host}:{s.port} refused every recipient: {', '.join(e.recipients)}") from None
     except smtplib.SMTPResponseException as e:
         err = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
         raise DeliveryError(f"SMTP {s.host}:{s.port} answered {e.smtp_code} {err}") from None

@@ -6,6 +6,7 @@ store -> digest -> deliver -> store.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import sqlite3
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
+from typing import IO, Self
 from zoneinfo import ZoneInfo
 
 from .classify import classify
@@ -75,6 +78,8 @@ class DigestSummary:
     errors: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     preview: str | None = None
+    notes: list[str] = field(default_factory=list)
+    pruned: int = 0
 
     def line(self) -> str:
         if self.errors:
@@ -83,8 +88,9 @@ class DigestSummary:
         if not self.digests_sent:
             return "digest: nothing new to deliver"
         where = f" -> {', '.join(self.paths)}" if self.paths else ""
+        notes = f" ({'; '.join(self.notes)})" if self.notes else ""
         return (f"digest: delivered {plural(self.items_delivered, 'item')} in "
-                f"{plural(self.digests_sent, 'e-mail')}{where}")
+                f"{plural(self.digests_sent, 'e-mail')}{where}{notes}")
 
 
 def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | None = None,
@@ -326,15 +332,42 @@ def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> Digest
             _, text, html = _render(cfg, store, items, threshold)
             summary.preview = html if fmt == "html" else text
             return summary
-        for record in store.unsent_digests():
-            if not _deliver(cfg, store, record, summary, threshold):
-                return summary
-        items = store.undelivered_relevant(cfg.digest.max_items)
-        if not items and not cfg.digest.send_empty:
-            return summary
-        record = store.create_digest([i.id for i in items], new_message_id(cfg.digest.from_))
-        _deliver(cfg, store, record, summary, threshold)
+        cfg.check_smtp_password()  # a config error, before anything is claimed
+        with DigestLock(cfg.database.path):  # `newswatch digest` and the daemon's job never overlap
+            for record in store.unsent_digests():
+                if not _deliver(cfg, store, record, summary, threshold):
+                    return summary
+            first = True
+            while True:  # a backlog larger than max_items goes out in several digests, all now
+                record = store.claim_digest(new_message_id(cfg.digest.from_), cfg.digest.max_items,
+                                            allow_empty=first and cfg.digest.send_empty)
+                first = False
+                if record is None or not _deliver(cfg, store, record, summary, threshold):
+                    break
+                if len(record.item_ids) < cfg.digest.max_items:
+                    break
+        if cfg.retention.irrelevant_days:  # retention runs with the daily digest
+            summary.pruned = store.prune(cfg.retention.irrelevant_days)
     return summary
+
+
+class DigestLock:
+    """An exclusive flock on DB.digest.lock for the length of a digest run (waits for another run)."""
+
+    def __init__(self, db_path: str):
+        self.path = Path(f"{db_path}.digest.lock")
+        self.file: IO[str] | None = None
+
+    def __enter__(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.path, "a")
+        fcntl.flock(self.file, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.file:
+            fcntl.flock(self.file, fcntl.LOCK_UN)
+            self.file.close()
 
 
 def outbox_name(record: DigestRecord) -> str:
@@ -348,7 +381,7 @@ def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSum
     msg = build_message(cfg, subject, text, html, record.message_id)
     checkpoint("digest.before_send")
     try:
-        transport, path = send(msg, cfg, outbox_name(record))
+        transport, path, note = send(msg, cfg, outbox_name(record))
     except DeliveryError as e:
         store.digest_failed(record.id, str(e))
         summary.errors.append(str(e))
@@ -357,7 +390,10 @@ def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSum
     # The documented window: the message is out, the database does not know it yet. A crash here
     # resends this digest with the same Message-ID.
     checkpoint("digest.sent")
-    store.digest_sent(record.id, transport, path)
+    store.digest_sent(record.id, transport, path, note)
+    if note:
+        summary.notes.append(note)
+        log.warning("digest %d: %s", record.id, note)
     summary.digests_sent += 1
     summary.items_delivered += len(items)
     if path:

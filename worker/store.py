@@ -575,23 +575,31 @@ class Store:
             out.append(DigestRecord(did, mid, status, attempts, ids))
         return out
 
-    def create_digest(self, item_ids: list[int], message_id: str) -> DigestRecord:
-        """Record a digest and claim its items before anything is sent."""
+    def claim_digest(self, message_id: str, limit: int, allow_empty: bool = False) -> DigestRecord | None:
+        """Record a digest and claim for it up to `limit` relevant items in no digest yet, oldest first,
+        in one write transaction (so two runs can never claim the same item); None if nothing to claim."""
         now = iso(utcnow())
         with self.transaction("digest.record") as c:
+            ids = [r[0] for r in c.execute(
+                "SELECT id FROM items WHERE relevant = 1 AND digest_id IS NULL "
+                "ORDER BY COALESCE(published_at, fetched_at), id LIMIT ?", (limit,))]
+            if not ids and not allow_empty:
+                return None
             cur = c.execute("INSERT INTO digests (message_id, created_at, status, item_count) "
-                            "VALUES (?, ?, 'pending', ?)", (message_id, now, len(item_ids)))
+                            "VALUES (?, ?, 'pending', ?)", (message_id, now, len(ids)))
             did = cur.lastrowid
-            c.executemany("UPDATE items SET digest_id = ? WHERE id = ? AND digest_id IS NULL",
-                          [(did, i) for i in item_ids])
-        return DigestRecord(did, message_id, "pending", 0, list(item_ids))
+            c.executemany("UPDATE items SET digest_id = ? WHERE id = ? AND digest_id IS NULL", [(did, i) for i in ids])
+            claimed = [r[0] for r in c.execute("SELECT id FROM items WHERE digest_id = ? ORDER BY id", (did,))]
+        return DigestRecord(did, message_id, "pending", 0, claimed)
 
-    def digest_sent(self, digest_id: int, transport: str, outbox_path: str | None = None) -> None:
+    def digest_sent(self, digest_id: int, transport: str, outbox_path: str | None = None,
+                    note: str | None = None) -> None:
+        """Mark a digest and its items delivered; `note` records e.g. recipients the server refused."""
         now = iso(utcnow())
         with self.transaction("digest.mark_sent") as c:
             c.execute("UPDATE digests SET status = 'sent', sent_at = ?, transport = ?, outbox_path = ?, "
-                      "attempts = attempts + 1, last_attempt_at = ?, last_error = NULL WHERE id = ?",
-                      (now, transport, outbox_path, now, digest_id))
+                      "attempts = attempts + 1, last_attempt_at = ?, last_error = ? WHERE id = ?",
+                      (now, transport, outbox_path, now, note, digest_id))
             c.execute("UPDATE items SET delivered_at = ? WHERE digest_id = ?", (now, digest_id))
 
     def digest_failed(self, digest_id: int, error: str) -> None:
