@@ -42,3 +42,8 @@ def test_not_a_feed_and_empty_body():
     truncated = rss([{"title": "one", "guid": "1"}, {"title": "two", "guid": "2"}])[:-40]
     parsed = parse_feed(truncated)
     assert parsed.error is None and parsed.warning and [i.title for i in parsed.items][:1] == ["one"]
+
+
+def test_the_feed_lists_language_when_the_feed_declares_none():
+    parsed = parse_feed(rss([{"title": "Plain English", "guid": "1"}]), list_language="en")
+    assert parsed.items[0].lang == "en"

@@ -36,10 +36,22 @@ def test_301_updates_the_stored_url_and_the_feed_list(tmp_path, server):
     server.routes["/new"] = lambda h: Reply(200, FEED, {"Content-Type": "application/rss+xml"})
     cfg = write_config(tmp_path, [f"{server.base_url}/old"])
     assert "2 new items" in newswatch("--config", str(cfg), "poll").stdout
-    assert feed_row(tmp_path, "url") == [(f"{server.base_url}/new",)]
     assert [f.url for f in read_opml(tmp_path / "feeds.opml")] == [f"{server.base_url}/new"]
-    newswatch("--config", str(cfg), "poll", "--all")
-    assert server.paths("/old") and len(server.paths("/new")) == 2 and len(server.paths("/old")) == 1
+    assert "0 new items" in newswatch("--config", str(cfg), "poll", "--all").stdout
+    assert feed_row(tmp_path, "url, moved_to") == [(f"{server.base_url}/new", None)]  # one feed, same items
+    assert len(server.paths("/new")) == 2 and len(server.paths("/old")) == 1
+
+
+def test_a_crash_after_a_301_does_not_duplicate_the_feed(tmp_path, server):
+    server.routes["/old"] = lambda h: Reply(301, b"", {"Location": f"{server.base_url}/new"})
+    server.routes["/new"] = lambda h: Reply(200, FEED, {"Content-Type": "application/rss+xml"})
+    cfg = write_config(tmp_path, [f"{server.base_url}/old"])
+    killed = newswatch("--config", str(cfg), "poll", env={"NEWSWATCH_KILL_AT": "store.feed.committed:1"})
+    assert killed.returncode == -9
+    assert [f.url for f in read_opml(tmp_path / "feeds.opml")] == [f"{server.base_url}/old"]  # not rewritten
+    assert "0 new items" in newswatch("--config", str(cfg), "poll", "--all").stdout
+    assert feed_row(tmp_path, "COUNT(*)") == [(1,)]
+    assert [f.url for f in read_opml(tmp_path / "feeds.opml")] == [f"{server.base_url}/new"]
 
 
 def test_410_deactivates_the_feed_with_a_visible_reason(tmp_path, server):
@@ -51,6 +63,12 @@ def test_410_deactivates_the_feed_with_a_visible_reason(tmp_path, server):
     assert len(server.paths("/gone")) == 1 and len(server.paths("/ok")) == 2
     listing = newswatch("--config", str(cfg), "feeds", "list").stdout
     assert "disabled" in listing and "HTTP 410 Gone" in listing
+    # the publisher brings it back; the user re-adds it: polled again
+    server.routes["/gone"] = lambda h: Reply(200, FEED)
+    assert newswatch("--config", str(cfg), "feeds", "remove", f"{server.base_url}/gone").returncode == 0
+    assert newswatch("--config", str(cfg), "feeds", "add", f"{server.base_url}/gone").returncode == 0
+    newswatch("--config", str(cfg), "poll", "--all")
+    assert len(server.paths("/gone")) == 2
 
 
 def test_retry_after_cache_control_and_ttl_are_honoured(tmp_path, server):

@@ -20,7 +20,7 @@ def record(store, feed, items):
 @pytest.fixture
 def store(tmp_path):
     with Store(tmp_path / "x.db") as s:
-        s.sync_feeds([("https://a.example/feed", "A"), ("https://b.example/feed", "B")])
+        s.sync_feeds([("https://a.example/feed", "A", None), ("https://b.example/feed", "B", None)])
         yield s
 
 
@@ -28,8 +28,12 @@ def test_dedup_by_guid_then_link_then_hash(store):
     a, b = store.due_feeds()
     assert record(store, a, [item(guid="g1", link="https://x/1", content_hash="h1")]) == (1, 0)
     assert record(store, a, [item(guid="g1", link="https://x/other", content_hash="h9")]) == (0, 0)  # same guid
-    assert record(store, a, [item(link="https://x/1", content_hash="h2")]) == (0, 0)  # same link
-    assert record(store, a, [item(content_hash="h1")]) == (0, 0)  # same text
+    # a new guid is a new item, even with a repeated link or headline ("Günün özeti", a section page)
+    assert record(store, a, [item(guid="g5", link="https://x/1", content_hash="h1")]) == (1, 0)
+    assert record(store, a, [item(link="https://x/2", content_hash="h2")]) == (1, 0)  # no guid: the link
+    assert record(store, a, [item(link="https://x/2", content_hash="h3")]) == (0, 0)
+    assert record(store, a, [item(content_hash="h7")]) == (1, 0)  # neither: the text
+    assert record(store, a, [item(content_hash="h7")]) == (0, 0)
     assert record(store, a, [item(guid="g2", link="https://x/2", content_hash="h3"),
                              item(guid="g2", link="https://x/2", content_hash="h3")]) == (1, 0)  # within a batch
     assert record(store, b, [item(guid="g1", link="https://x/1", content_hash="h1")]) == (1, 0)  # per feed
@@ -51,7 +55,20 @@ def test_fts_index_is_visible_to_sqlite_utils_and_datasette(store):
     record(store, a, [item(guid="g1", title="Ankara and Damascus talks", summary="normalization")])
     assert store.db["items"].detect_fts() == "items_fts"
     assert [r["title"] for r in store.search("damascus")] == ["Ankara and Damascus talks"]
+    triggers = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert {"items_ai", "items_ad", "items_au"} <= triggers
     assert store.search('"unbalanced') == []  # FTS syntax error falls back to a quoted search
+
+
+def test_a_full_text_index_left_without_triggers_is_repaired(tmp_path):
+    with Store(tmp_path / "x.db") as s:
+        s.sync_feeds([("https://a.example/feed", "A", None)])
+        record(s, s.due_feeds()[0], [item(guid="g1", title="Ankara talks", summary="x", content_hash="h1")])
+        s.conn.execute("DROP TRIGGER items_ai")  # as a crash between enable_fts's steps would leave it
+    with Store(tmp_path / "x.db") as s:
+        record(s, s.due_feeds(all_feeds=True)[0], [item(guid="g2", title="Damascus talks", summary="y",
+                                                        content_hash="h2")])
+        assert sorted(r["title"] for r in s.search("talks")) == ["Ankara talks", "Damascus talks"]
 
 
 def test_wal_mode_and_schema_version(tmp_path):
@@ -81,6 +98,6 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path):
 
 
 def test_feeds_removed_from_the_list_become_inactive_but_keep_history(store):
-    store.sync_feeds([("https://a.example/feed", "A")])
+    store.sync_feeds([("https://a.example/feed", "A", None)])
     assert [f.url for f in store.due_feeds()] == ["https://a.example/feed"]
     assert len(store.feed_health()) == 2

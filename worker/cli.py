@@ -378,10 +378,12 @@ def feeds_list(ctx: Context) -> None:
 def feeds_add(ctx: Context, url: str, title: str | None, category: str | None, language: str | None) -> None:
     """Add URL to the feed list; the next poll fetches it."""
     from .feeds import add_feed
-    if add_feed(ctx.cfg.feeds.opml, url, title, category, language):
-        click.echo(f"added {url} to {ctx.cfg.feeds.opml}")
-    else:
-        click.echo(f"{url} is already in {ctx.cfg.feeds.opml}")
+    from .store import Store
+    added = add_feed(ctx.cfg.feeds.opml, url, title, category, language)
+    if Path(ctx.cfg.database.path).exists():
+        with Store(ctx.cfg.database.path) as store:
+            store.enable_feed(url.strip())  # a feed disabled by a 410 and re-added is polled again
+    click.echo(f"added {url} to {ctx.cfg.feeds.opml}" if added else f"{url} is already in {ctx.cfg.feeds.opml}")
 
 
 @feeds.command("remove")

@@ -114,7 +114,9 @@ def _content_hash(title: str, summary: str) -> str:
 _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^\[>]*\[.*?\]\s*>", re.DOTALL | re.IGNORECASE)
 
 
-def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> ParsedFeed:
+def parse_feed(body: bytes, url: str = "", content_type: str | None = None,
+               list_language: str | None = None) -> ParsedFeed:
+    """Items of a feed; `list_language` (from the feed list) is used when the feed declares none."""
     if not body or not body.strip():
         return ParsedFeed(error="empty body")
     items = body.count(b"<item") + body.count(b"<entry")
@@ -134,7 +136,7 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
     except Exception as e:  # noqa: BLE001 -- a parser bug on one hostile feed must not end the cycle
         return ParsedFeed(error=f"parser failed: {type(e).__name__}: {e}")
     feed = d.get("feed", {})
-    declared = feed.get("language")
+    declared = feed.get("language") or list_language
     ttl = str(feed.get("ttl") or "").strip()
     out = ParsedFeed(title=strip_html(feed.get("title")) or None, site_url=canonical_url(feed.get("link")),
                      language=declared,

@@ -57,10 +57,13 @@ class PollSummary:
     alerts_sent: int = 0
     alerts_failed: int = 0
     bytes: int = 0  # received, decoded
+    stopped: bool = False  # the daemon was asked to stop before every due feed was polled
     moved: list[tuple[str, str]] = field(default_factory=list)  # permanent redirects: (old, new)
 
     def line(self) -> str:
-        if not self.feeds:
+        if self.stopped:
+            line = f"stopped after {plural(self.feeds, 'feed')}: {plural(self.new_items, 'new item')} stored"
+        elif not self.feeds:
             line = "polled 0 feeds: none is due yet (`newswatch poll --all` polls every feed now)"
         else:
             line = (f"polled {plural(self.feeds, 'feed')}: {plural(self.new_items, 'new item')}, "
@@ -100,7 +103,7 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
     feed_list = read_opml(cfg.feeds.opml)
     summary = PollSummary()
     with Store(cfg.database.path) as store:
-        store.sync_feeds((f.url, f.title) for f in feed_list)
+        store.sync_feeds((f.url, f.title, f.language) for f in feed_list)
         due = store.due_feeds(all_feeds=all_feeds)
         fetcher = Fetcher(cfg.poll)
         # Threads fetch and parse (feedparser); this thread classifies and stores, one feed at a time,
@@ -138,12 +141,13 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
             # their feeds, never stored, are simply due again next time.
             pool.shutdown(wait=not pending, cancel_futures=True)
             fetcher.close()
+        if summary.moved:  # even when stopped: the store already knows these feeds moved
+            replace_urls(cfg.feeds.opml, dict(summary.moved))
         if pending:
+            summary.stopped = True
             return summary
         if summary.relevant:
             assign_stories(store)
-        if summary.moved:
-            replace_urls(cfg.feeds.opml, dict(summary.moved))
         if cfg.alerts.webhook_url:
             summary.alerts_sent, summary.alerts_failed = send_alerts(cfg, store)
     return summary
@@ -176,7 +180,7 @@ def _fetch_and_parse_one(fetcher: Fetcher, feed: FeedState) -> Fetched:
     if body_hash == feed.body_hash:
         result.body = None  # a server that ignores conditional GET: same bytes, nothing to parse
         return Fetched(result, None, body_hash)
-    parsed = parse_feed(result.body or b"", result.final_url or feed.url, result.content_type)
+    parsed = parse_feed(result.body or b"", result.final_url or feed.url, result.content_type, feed.language)
     result.body = None  # parsed: the bytes are no longer needed
     return Fetched(result, parsed, body_hash)
 

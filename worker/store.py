@@ -23,7 +23,7 @@ from .errors import NewswatchError
 from .failpoints import checkpoint
 from .text import where
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -44,6 +44,7 @@ class FeedState:
     last_modified: str | None
     error_count: int
     body_hash: str | None = None
+    language: str | None = None  # from the feed list
 
 
 @dataclass
@@ -206,7 +207,31 @@ MIGRATIONS: list[list[str]] = [
         # The date filters and newest-first order are on this expression: an index on it spares a sort.
         "CREATE INDEX IF NOT EXISTS items_when ON items (COALESCE(published_at, fetched_at))",
     ],
+    [  # v5: moved feeds keep their row (and so their items' identities); the feed list's language
+        "ALTER TABLE feeds ADD COLUMN moved_to TEXT",  # a permanent redirect not yet in the feed list
+        "ALTER TABLE feeds ADD COLUMN language TEXT",  # from the feed list, for items that do not say
+        "CREATE INDEX IF NOT EXISTS items_when ON items (COALESCE(published_at, fetched_at))",
+    ],
 ]
+
+# The full-text index, as sqlite-utils' enable_fts makes it (so Datasette and sqlite-utils find it),
+# but created in one transaction, and re-indexing an item only when its title or summary changes.
+_FTS = {
+    "items_fts": """CREATE VIRTUAL TABLE "items_fts" USING FTS5 ("title", "summary", tokenize='unicode61',
+                    content="items")""",
+    "items_ai": """CREATE TRIGGER "items_ai" AFTER INSERT ON "items" BEGIN
+      INSERT INTO "items_fts" (rowid, "title", "summary") VALUES (new.rowid, new."title", new."summary");
+    END""",
+    "items_ad": """CREATE TRIGGER "items_ad" AFTER DELETE ON "items" BEGIN
+      INSERT INTO "items_fts" ("items_fts", rowid, "title", "summary")
+      VALUES ('delete', old.rowid, old."title", old."summary");
+    END""",
+    "items_au": """CREATE TRIGGER "items_au" AFTER UPDATE OF "title", "summary" ON "items" BEGIN
+      INSERT INTO "items_fts" ("items_fts", rowid, "title", "summary")
+      VALUES ('delete', old.rowid, old."title", old."summary");
+      INSERT INTO "items_fts" (rowid, "title", "summary") VALUES (new.rowid, new."title", new."summary");
+    END""",
+}
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -266,28 +291,52 @@ class Store:
                 for statement in MIGRATIONS[step]:
                     c.execute(statement)
                 c.execute(f"PRAGMA user_version = {step + 1}")
-        if not self.db["items"].detect_fts():
-            # Configured through sqlite-utils (items_fts + triggers) so Datasette's search finds it.
-            self.db["items"].enable_fts(["title", "summary"], create_triggers=True, tokenize="unicode61")
+        self._ensure_fts()
+
+    def _ensure_fts(self) -> None:
+        """Create the FTS index and its triggers, or the pieces a crash left out (then rebuild it)."""
+        present = {r[0] for r in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE name IN ('items_fts', 'items_ai', 'items_ad', 'items_au')")}
+        if len(present) == len(_FTS):
+            return
+        with self.transaction("store.fts") as c:
+            for name, sql in _FTS.items():
+                if name not in present:
+                    c.execute(sql)
+            c.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
 
     # ---- feeds -------------------------------------------------------------------------------
 
-    def sync_feeds(self, feeds: Iterable[tuple[str, str | None]]) -> None:
-        """Make the active feeds exactly those of the feed list (url, title); history is kept."""
+    def sync_feeds(self, feeds: Iterable[tuple[str, str | None, str | None]]) -> None:
+        """Make the active feeds exactly those of the feed list (url, title, language); history is kept.
+
+        A feed that moved (301) takes its new URL once the list has it; a feed that comes back to the
+        list after being removed (or disabled by a 410) is polled again.
+        """
         now = iso(utcnow())
         feeds = list(feeds)
-        urls = {url for url, _ in feeds}
+        urls = {url for url, _, _ in feeds}
         with self.transaction("store.sync_feeds") as c:
-            for url, title in feeds:
-                c.execute("INSERT INTO feeds (url, title, created_at) VALUES (?, ?, ?) "
-                          "ON CONFLICT(url) DO UPDATE SET active = 1, "
-                          "title = COALESCE(feeds.title, excluded.title)", (url, title, now))
+            for url, title, language in feeds:
+                if not c.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)).fetchone():
+                    c.execute("UPDATE feeds SET url = ?, moved_to = NULL WHERE moved_to = ? AND url NOT IN "
+                              "(SELECT url FROM feeds WHERE url = ?)", (url, url, url))
+                c.execute("INSERT INTO feeds (url, title, language, created_at) VALUES (?, ?, ?, ?) "
+                          "ON CONFLICT(url) DO UPDATE SET "
+                          "disabled_reason = CASE WHEN feeds.active = 0 THEN NULL ELSE feeds.disabled_reason END, "
+                          "active = 1, title = COALESCE(feeds.title, excluded.title), language = excluded.language",
+                          (url, title, language, now))
             for (url,) in c.execute("SELECT url FROM feeds WHERE active = 1").fetchall():
                 if url not in urls:
                     c.execute("UPDATE feeds SET active = 0 WHERE url = ?", (url,))
 
+    def enable_feed(self, url: str) -> None:
+        """Clear a disabled feed's reason (it was re-added): polled again from the next cycle."""
+        with self.transaction("store.enable") as c:
+            c.execute("UPDATE feeds SET disabled_reason = NULL, next_poll_at = NULL WHERE url = ?", (url,))
+
     def due_feeds(self, now: datetime | None = None, all_feeds: bool = False) -> list[FeedState]:
-        sql = ("SELECT id, url, title, etag, last_modified, error_count, body_hash FROM feeds "
+        sql = ("SELECT id, url, title, etag, last_modified, error_count, body_hash, language FROM feeds "
                "WHERE active = 1 AND disabled_reason IS NULL")
         args: tuple = ()
         if not all_feeds:
@@ -304,15 +353,13 @@ class Store:
         failed = update.status in ("error", "gone")
         rows = []
         with self.transaction("store.feed") as c:
-            keys, guids, links, hashes = self._known(c, feed.id, items)
+            keys = self._known(c, feed.id, items)
             for item in items:
-                if (item.dedup_key in keys or (item.guid and item.guid in guids) or (item.link and item.link in links)
-                        or item.content_hash in hashes):
+                # Identity is the guid, else the link, else a hash of the text (Item.dedup_key): a new
+                # guid is a new item even if its headline repeats ("Günün özeti") or its link does.
+                if item.dedup_key in keys:
                     continue
                 keys.add(item.dedup_key)
-                guids.add(item.guid)
-                links.add(item.link)
-                hashes.add(item.content_hash)
                 rows.append((feed.id, item.dedup_key, item.guid, item.link, item.title, item.summary, item.published,
                              now, item.lang, item.content_hash, item.score, int(item.relevant),
                              json.dumps(item.matches, ensure_ascii=False),
@@ -334,36 +381,22 @@ class Store:
                  failed, now, failed, update.etag, failed, update.last_modified, update.body_hash,
                  update.items_per_day, update.disabled_reason, update.title, feed.id))
             if update.new_url and update.new_url != feed.url:
-                taken = c.execute("SELECT 1 FROM feeds WHERE url = ?", (update.new_url,)).fetchone()
-                if taken:
-                    c.execute("UPDATE feeds SET disabled_reason = ? WHERE id = ?",
-                              (f"moved permanently to {update.new_url}, which is already in the list", feed.id))
-                else:
-                    c.execute("UPDATE feeds SET url = ? WHERE id = ?", (update.new_url, feed.id))
+                # Recorded, not applied: the row takes the new URL when the feed list does (sync_feeds),
+                # so a crash before the list is rewritten cannot leave the old URL to come back as a
+                # new feed whose items would be stored, and mailed, a second time.
+                c.execute("UPDATE feeds SET moved_to = ? WHERE id = ?", (update.new_url, feed.id))
         return len(rows), sum(r[11] for r in rows)
 
     @staticmethod
-    def _known(c: sqlite3.Connection, feed_id: int, items: list[NewItem]) -> tuple[set, set, set, set]:
-        """The identities this feed already has among those of `items` (one query per 200 items)."""
-        keys: set = set()
-        guids: set = set()
-        links: set = set()
-        hashes: set = set()
-        for start in range(0, len(items), 200):
-            chunk = items[start:start + 200]
-            values = [[i.dedup_key for i in chunk], [i.guid for i in chunk if i.guid],
-                      [i.link for i in chunk if i.link], [i.content_hash for i in chunk]]
-            where = " OR ".join(f"{col} IN ({','.join('?' * len(v))})"
-                                for col, v in zip(("dedup_key", "guid", "link", "content_hash"), values, strict=True)
-                                if v)
-            for key, guid, link, h in c.execute(
-                    f"SELECT dedup_key, guid, link, content_hash FROM items WHERE feed_id = ? AND ({where})",
-                    (feed_id, *[x for v in values for x in v])):
-                keys.add(key)
-                guids.add(guid)
-                links.add(link)
-                hashes.add(h)
-        return keys, guids, links, hashes
+    def _known(c: sqlite3.Connection, feed_id: int, items: list[NewItem]) -> set[str]:
+        """The identities this feed already has among those of `items` (one query per 500 items)."""
+        keys: set[str] = set()
+        for start in range(0, len(items), 500):
+            chunk = [i.dedup_key for i in items[start:start + 500]]
+            keys.update(r[0] for r in c.execute(
+                f"SELECT dedup_key FROM items WHERE feed_id = ? AND dedup_key IN ({','.join('?' * len(chunk))})",
+                (feed_id, *chunk)))
+        return keys
 
     def feed_health(self) -> list[dict]:
         return [dict(r) for r in self.db.query(
