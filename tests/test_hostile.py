@@ -95,7 +95,7 @@ def test_every_hostile_case_in_one_cycle(tmp_path, hostile):
     assert state["gzip-bomb"][0] == "error" and "body too large: over max_bytes" in state["gzip-bomb"][1]
     assert state["entity-bomb"][0] in ("error", "warning") and state["entity-bomb"][1]
     assert all("lollollol" not in t for t in items("entity-bomb"))
-    assert state["drip"] == ("error", "timed out after 3s (total deadline) reading the body")
+    assert state["drip"][0] == "error" and state["drip"][1].startswith("timed out after 3s (total deadline)")
     for path in ("tr-1254", "tr-8859-9", "wrong-charset"):
         assert items(path) == ["Türkiye ile Suriye arasında normalleşme görüşmesi: Şam'da ilişkiler ısınıyor"], path
     assert items("ar-1256") == ["وزيرا دفاع تركيا وسوريا يلتقيان في موسكو في أول اجتماع منذ 2011"]
@@ -168,3 +168,91 @@ def test_hostile_numbers_and_text_do_not_stop_the_cycle(tmp_path):
     assert state["max-age"][0] in ("ok", "unchanged") and state["ttl"][0] in ("ok", "unchanged")
     assert state["retry"][0] == "error" and state["comments"][0] in ("ok", "unchanged")
     assert state["too-many"] == ("error", "too many items (25,000 > 20,000): not parsed")
+
+
+class HeaderDrip:
+    """A server that answers with a status line, then drips header bytes forever (a byte every 0.2 s)."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.stop = threading.Event()
+        self.requests = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/feed"
+
+    def serve(self):
+        import threading
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.requests += 1
+            threading.Thread(target=self.drip, args=(conn,), daemon=True).start()
+
+    def drip(self, conn):
+        try:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not self.stop.is_set():
+                conn.sendall(b"X")
+                time.sleep(0.2)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def test_headers_dripped_a_byte_at_a_time_hit_the_total_deadline(tmp_path, feed_server):
+    drip = HeaderDrip()
+    drip_url = drip.url
+    feed_server.documents["/good"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    cfg = write_config(tmp_path, [drip_url, f"{feed_server.base_url}/good"])
+    cfg.write_text(cfg.read_text().replace("timeout_seconds = 5\n", "timeout_seconds = 2\n", 1))
+    try:
+        start = time.monotonic()
+        out = newswatch("--config", str(cfg), "poll", timeout=60)
+        elapsed = time.monotonic() - start
+    finally:
+        drip.close()
+    assert out.returncode == 0 and elapsed < 10, (elapsed, out.stderr)
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    assert db.execute("SELECT last_error FROM feeds WHERE url = ?", (drip_url,)).fetchone() == \
+        ("timed out after 2s (total deadline)",)
+    assert "2 new items" in out.stdout
+
+
+def test_daemon_stops_within_seconds_while_a_fetch_hangs(tmp_path):
+    import os
+    import signal
+    drip = HeaderDrip()
+    cfg = write_config(tmp_path, [drip.url])
+    cfg.write_text(cfg.read_text().replace("timeout_seconds = 5\n", "timeout_seconds = 60\n", 1))
+    env = {k: v for k, v in os.environ.items() if k != "NEWSWATCH_CONFIG"}
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "--config", str(cfg), "run"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while drip.requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert drip.requests, "the daemon never fetched"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=20)
+        stopped_in = time.monotonic() - sent
+    finally:
+        proc.kill()
+        drip.close()
+    assert rc == 0 and stopped_in < 5, stopped_in
+    assert "Traceback" not in proc.stderr.read()

@@ -71,6 +71,8 @@ def setup_logging(level: int, json_lines: bool = False) -> None:
     handler.setFormatter(JsonLines() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # urllib3 logs malformed headers from hostile servers with a traceback; the feed's error says it.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

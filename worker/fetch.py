@@ -7,6 +7,7 @@ back bytes (or why there are none).
 from __future__ import annotations
 
 import re
+import socket
 import ssl
 import threading
 import time
@@ -18,11 +19,59 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+import urllib3.connection
+import urllib3.connectionpool
 from requests.adapters import HTTPAdapter
 
 from .config import PollConfig
 
 CHUNK = 64 * 1024
+_current = threading.local()  # the Watch of the fetch running on this thread
+
+
+class Watch:
+    """A fetch's total deadline: when it fires, the socket is shut down, so whatever read is blocked
+    (headers dripping a byte at a time, a stalled body) fails at once instead of waiting for the
+    next per-read timeout. Also fired by Fetcher.abort() when the daemon stops."""
+
+    def __init__(self) -> None:
+        self.conn: urllib3.connection.HTTPConnection | None = None
+        self.fired = False
+
+    def fire(self) -> None:
+        self.fired = True
+        sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _TrackedHTTPConnection(urllib3.connection.HTTPConnection):
+    def request(self, *args, **kwargs):
+        watch = getattr(_current, "watch", None)
+        if watch is not None:
+            watch.conn = self
+        return super().request(*args, **kwargs)
+
+
+class _TrackedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    request = _TrackedHTTPConnection.request
+
+
+class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _TrackedHTTPConnection
+
+
+class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _TrackedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
 @dataclass
@@ -53,7 +102,9 @@ class Fetcher:
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._hosts_lock = threading.Lock()
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=poll.concurrency, pool_maxsize=poll.concurrency, max_retries=0)
+        self._watches: set[Watch] = set()
+        self._watches_lock = threading.Lock()
+        adapter = _WatchedAdapter(pool_connections=poll.concurrency, pool_maxsize=poll.concurrency, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({
@@ -64,6 +115,13 @@ class Fetcher:
 
     def close(self) -> None:
         self.session.close()
+
+    def abort(self) -> None:
+        """End every fetch in flight now (the daemon is stopping)."""
+        with self._watches_lock:
+            watches = list(self._watches)
+        for watch in watches:
+            watch.fire()
 
     def _host_slot(self, url: str) -> threading.BoundedSemaphore:
         host = urlsplit(url).hostname or ""
@@ -78,6 +136,25 @@ class Fetcher:
             return self._fetch(url, etag, last_modified)
 
     def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+        watch = Watch()
+        timer = threading.Timer(self.timeout, watch.fire)
+        timer.daemon = True
+        _current.watch = watch
+        with self._watches_lock:
+            self._watches.add(watch)
+        timer.start()
+        try:
+            result = self._get(url, etag, last_modified)
+        finally:
+            timer.cancel()
+            _current.watch = None
+            with self._watches_lock:
+                self._watches.discard(watch)
+        if watch.fired and result.status == "error":
+            result.error = f"timed out after {self.timeout:g}s (total deadline)"
+        return result
+
+    def _get(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
         start = time.monotonic()
         deadline = start + self.timeout
         headers = {}

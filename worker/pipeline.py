@@ -137,9 +137,11 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
                         if progress:
                             progress()
         finally:
-            # On stop, do not wait for fetches in flight: they are bounded by the fetch deadline and
-            # their feeds, never stored, are simply due again next time.
-            pool.shutdown(wait=not pending, cancel_futures=True)
+            if pending:
+                # Stopping: end the fetches in flight now (their feeds, never stored, are due again
+                # next time) so that the process can exit within a second.
+                fetcher.abort()
+            pool.shutdown(wait=True, cancel_futures=True)
             fetcher.close()
         if summary.moved:  # even when stopped: the store already knows these feeds moved
             replace_urls(cfg.feeds.opml, dict(summary.moved))
