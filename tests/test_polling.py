@@ -8,7 +8,7 @@ import pytest
 from scripted_server import Reply, ScriptedServer
 
 from worker.feeds import read_opml
-from worker.schedule import next_poll
+from worker.schedule import next_poll, publishing
 
 from conftest import RELEVANT_ITEMS, newswatch, rss, write_config
 
@@ -132,6 +132,20 @@ def test_per_host_cap(tmp_path, server):
     cfg.write_text(cfg.read_text().replace("[poll]\n", "[poll]\nper_host = 2\n", 1))
     assert newswatch("--config", str(cfg), "poll").returncode == 0
     assert server.max_active == 2
+
+
+def test_publishing_rate_comes_from_the_span_the_items_cover():
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    wire = [(now - timedelta(minutes=3 * i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(20)]  # 20 in 57 min
+    rate, window = publishing(wire, now)
+    assert 450 < rate < 520 and window == timedelta(minutes=57)
+    when = next_poll(now, timedelta(minutes=15), rate=rate, window=window)
+    assert when - now <= timedelta(minutes=15) * 1.11  # a busy feed is polled every interval
+    weekly = [(now - timedelta(days=7 * i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(5)]
+    rate, window = publishing(weekly, now)
+    assert abs(rate - 1 / 7) < 0.01
+    assert next_poll(now, timedelta(minutes=15), rate=rate, window=window) - now >= timedelta(minutes=60) * 0.89
+    assert publishing([None, "garbage"], now) == (None, None)
 
 
 def test_next_poll_adapts_to_publishing_rate():

@@ -39,7 +39,7 @@ from .feeds import read_opml, replace_urls
 from .fetch import Fetcher, FetchResult
 from .parse import ParsedFeed, parse_feed
 from .rules import RuleSet, load_rules
-from .schedule import MAX_DELAY, items_per_day, next_poll
+from .schedule import MAX_DELAY, next_poll, publishing
 from .store import DigestRecord, FeedState, FeedUpdate, NewItem, Store, StoredItem, iso, utcnow
 from .text import plural
 
@@ -227,8 +227,9 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
         checkpoint("poll.classified")
         items.append(NewItem(it.dedup_key(), it.guid, it.link, it.title, it.summary, it.published, it.lang,
                              it.content_hash, v.score, v.relevant, v.matches, v.explanation_dicts()))
-    rate = items_per_day([it.published for it in parsed.items], now)
-    when = next_poll(now, interval, rate=rate, ttl_minutes=parsed.ttl_minutes, max_age=result.max_age)
+    rate, window = publishing([it.published for it in parsed.items], now)
+    when = next_poll(now, interval, rate=rate, window=window, ttl_minutes=parsed.ttl_minutes,
+                     max_age=result.max_age)
     new, relevant = store.record_poll(feed, FeedUpdate(
         "warning" if parsed.warning else "ok", when, result.http_status, parsed.warning, result.etag,
         result.last_modified, fetched.body_hash, None if feed.title else parsed.title, rate, new_url=moved),

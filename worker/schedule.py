@@ -16,25 +16,34 @@ SLOW_FEED_FACTOR = 4  # a feed that publishes rarely is polled at most this many
 JITTER = 0.10
 
 
-def items_per_day(published: list[str | None], now: datetime, days: int = 7) -> float | None:
-    """Publishing rate seen in a feed's items (UTC ISO times) over the last `days`; None if undated."""
+def publishing(published: list[str | None], now: datetime) -> tuple[float | None, timedelta | None]:
+    """(items per day, the time span the feed's items cover) from their UTC ISO times; None if unknown.
+
+    A feed shows only its last N items, so the rate is N over the span they cover, not over a fixed
+    week: a wire feed keeping 20 items of the last hour publishes 480 a day, not 3.
+    """
     times = []
     for p in published:
         if p:
             try:
-                times.append(datetime.strptime(p, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
+                t = datetime.strptime(p, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
             except ValueError:
                 continue
-    if not times:
-        return None
-    recent = [t for t in times if now - t <= timedelta(days=days)]
-    return round(len(recent) / days, 3)
+            if t <= now + timedelta(hours=1):  # a future date says nothing about the pace
+                times.append(t)
+    if len(times) < 2:
+        return None, None
+    span = max(times) - min(times)
+    if span < timedelta(minutes=1):
+        return None, None
+    return round((len(times) - 1) / (span / timedelta(days=1)), 3), span
 
 
 def next_poll(now: datetime, interval: timedelta, *, errors: int = 0, rate: float | None = None,
-              ttl_minutes: int | None = None, max_age: int | None = None, retry_after: int | None = None,
-              rng: random.Random | None = None) -> datetime:
-    """The next poll time after a poll at `now`."""
+              window: timedelta | None = None, ttl_minutes: int | None = None, max_age: int | None = None,
+              retry_after: int | None = None, rng: random.Random | None = None) -> datetime:
+    """The next poll time after a poll at `now`; `window` is the span the feed's items cover, and we
+    come back within half of it, so nothing falls off the feed between two polls."""
     if errors:
         delay = min(interval * 2 ** min(errors, 10), MAX_DELAY)  # 2, 4, 8... intervals, at most a day
     else:
@@ -43,6 +52,8 @@ def next_poll(now: datetime, interval: timedelta, *, errors: int = 0, rate: floa
             # Poll about four times per expected new item, within [interval, 4 x interval].
             gap = timedelta(days=1) / max(rate, 0.01)
             delay = min(max(gap / 4, interval), interval * SLOW_FEED_FACTOR)
+        if window is not None:
+            delay = max(min(delay, window / 2), interval)
         if ttl_minutes:
             delay = max(delay, min(timedelta(minutes=ttl_minutes), MAX_DELAY))
         if max_age:
