@@ -108,12 +108,23 @@ def run(ctx: Context, log_format: str) -> None:
 def poll(ctx: Context, all_feeds: bool) -> None:
     """Poll the feeds that are due once, store new items, print a summary."""
     from .pipeline import poll_cycle
-    setup_logging(logging.WARNING)
     if sys.stderr.isatty():  # a person waiting on a first poll of many feeds sees it move
-        with click.progressbar(length=0, label="polling", file=sys.stderr, show_pos=True,
-                               show_percent=False) as bar:
-            summary = poll_cycle(ctx.cfg, all_feeds=all_feeds, progress=lambda: bar.update(1))
+        setup_logging(logging.ERROR)  # per-feed warnings would break the bar: `feeds list` has them
+        bars: list = []
+
+        def progress(done: int, total: int) -> None:
+            if not bars:
+                bars.append(click.progressbar(length=total, label="polling", file=sys.stderr, show_pos=True))
+                bars[0].__enter__()
+            bars[0].update(1)
+
+        try:
+            summary = poll_cycle(ctx.cfg, all_feeds=all_feeds, progress=progress)
+        finally:
+            if bars:
+                bars[0].__exit__(None, None, None)
     else:
+        setup_logging(logging.WARNING)
         summary = poll_cycle(ctx.cfg, all_feeds=all_feeds)
     click.echo(summary.line())
 
@@ -148,7 +159,8 @@ def digest(ctx: Context, dry_run: bool, fmt: str) -> None:
 def classify(ctx: Context, text: str | None, jsonl) -> None:
     """Classify TEXT (first line as title) and explain, or every line of --jsonl. Stores nothing."""
     if (text is None) == (jsonl is None):
-        raise click.UsageError("give TEXT or --jsonl FILE (not both)")
+        raise click.UsageError("give TEXT, or --jsonl FILE (or - for standard input)" if text is None
+                               else "give TEXT or --jsonl FILE, not both")
     from .classify import classify as classify_item
     ruleset = load_rules(ctx.cfg.classifier.rules)
     if text is not None:
@@ -245,8 +257,8 @@ def export(ctx: Context, relevant, since, until, feed, lang, fts, fmt: str, outp
             return
         with open(output, "w", encoding="utf-8", newline="") as out:
             if sys.stderr.isatty():
-                with click.progressbar(length=0, label="exporting", file=sys.stderr,
-                                       show_pos=True, show_percent=False) as bar:
+                with click.progressbar(length=store.count_items(flt, fts), label="exporting",
+                                       file=sys.stderr, show_pos=True) as bar:
                     n = write_rows(names, counted(rows, lambda: bar.update(1)), fmt, out)
             else:
                 n = write_rows(names, rows, fmt, out)
@@ -268,8 +280,8 @@ def stats(ctx: Context, days: int, fmt: str) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     t = data["totals"]
-    click.echo(f"{t['items']} items, {t['relevant']} relevant ({t['undelivered']} not yet delivered); "
-               f"{t['feeds']} active feeds, {t['failing_feeds']} failing; last poll {t['last_poll'] or 'never'}")
+    click.echo(f"{plural(t['items'], 'item')}, {t['relevant']} relevant ({t['undelivered']} not yet delivered); "
+               f"{plural(t['feeds'], 'active feed')}, {t['failing_feeds']} failing; last poll {t['last_poll'] or 'never'}")
     click.echo(f"\nper day since {data['since'][:10]}:")
     for d in data["per_day"]:
         click.echo(f"  {d['day']}  {d['items']:>7} items  {d['relevant'] or 0:>5} relevant")
@@ -314,8 +326,8 @@ def health(ctx: Context, max_age: int | None) -> None:
     if last is None:
         fail("stale: never polled", 1)
     age = (datetime.now(UTC) - datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)).total_seconds() / 60
-    line = (f"last poll {age:.0f} min ago (limit {limit}); {t['failing_feeds']} of {t['feeds']} feeds failing; "
-            f"{t['undelivered']} relevant items not yet delivered")
+    line = (f"last poll {age:.0f} min ago (limit {limit}); {t['failing_feeds']} of {plural(t['feeds'], 'feed')} "
+            f"failing; {plural(t['undelivered'], 'relevant item')} not yet delivered")
     if age > limit:
         fail(f"stale: {line}", 1)
     click.echo(f"ok: {line}")

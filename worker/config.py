@@ -52,7 +52,7 @@ class DigestConfig:
     to: list[str] = field(default_factory=lambda: ["analyst@example.org"])
     from_: str = "newswatch@example.org"
     outbox: str = "db/outbox"
-    subject: str = "newswatch digest: {count} new items on Turkey–Syria relations"
+    subject: str = "newswatch digest: {items} on Turkey–Syria relations"
     send_empty: bool = False
     max_items: int = 200
     near_misses: int = 10  # at most this many items just under the threshold; 0 leaves the section out
@@ -143,10 +143,11 @@ def parse_config(data: dict[str, Any], source: str) -> Config:
 
     sections: dict[str, Any] = {}
     for section, body in data.items():
+        if not isinstance(body, dict):
+            raise err(section, f"unknown key outside any [section] (expected sections: {', '.join(_SECTION_TYPES)})"
+                      if section not in _SECTION_TYPES else "must be a table")
         if section not in _SECTION_TYPES:
             raise err(f"[{section}]", f"unknown section (expected one of {', '.join(_SECTION_TYPES)})")
-        if not isinstance(body, dict):
-            raise err(f"[{section}]", "must be a table")
         cls = _SECTION_TYPES[section]
         defaults = cls()
         known = {_toml_key(f.name): f.name for f in fields(cls)}

@@ -101,7 +101,7 @@ def run_demo(cfg: Config, outbox: str | None = None) -> DemoResult:
             smtp=SmtpConfig(host=""),  # the demo never sends mail
             alerts=AlertsConfig(webhook_url=""),  # nor posts to a real webhook
             digest=replace(cfg.digest, outbox=outbox or cfg.digest.outbox,
-                           subject="newswatch demo digest: {count} relevant items"))
+                           subject="newswatch demo digest: {items}"))
         poll = poll_cycle(demo_cfg, all_feeds=True)
         with Store(demo_cfg.database.path) as store:
             items = store.all_items()

@@ -44,7 +44,12 @@ def write_rows(names: list[str], rows: Iterable[tuple], fmt: str, out: TextIO) -
     count = 0
     if fmt == "table":
         index = {n: i for i, n in enumerate(names)}
+        header = {"id": "ID", "published_at": "PUBLISHED (UTC)", "score": "SCORE", "relevant": "REL",
+                  "feed": "FEED", "title": "TITLE"}
+        heading = " ".join(header[n].ljust(w) if w else header[n] for n, w in TABLE_COLUMNS)
         for row in rows:
+            if not count:
+                out.write(heading + "\n")
             cells = []
             for name, width in TABLE_COLUMNS:
                 value = row[index[name]]

@@ -97,7 +97,7 @@ class DigestSummary:
 
 
 def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | None = None,
-               ruleset: RuleSet | None = None, progress: Callable[[], None] | None = None) -> PollSummary:
+               ruleset: RuleSet | None = None, progress: Callable[[int, int], None] | None = None) -> PollSummary:
     """Poll the feeds that are due (all active ones with all_feeds) and store what is new."""
     ruleset = ruleset or load_rules(cfg.classifier.rules)
     feed_list = read_opml(cfg.feeds.opml)
@@ -135,7 +135,7 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
                                 error=error[:500]))
                         slots.release()
                         if progress:
-                            progress()
+                            progress(summary.feeds, len(due))
         finally:
             if pending:
                 # Stopping: end the fetches in flight now (their feeds, never stored, are due again
@@ -310,7 +310,8 @@ def alert_payload(item: StoredItem, tz: ZoneInfo) -> dict:
 
 
 def _subject(cfg: Config, count: int) -> str:
-    return cfg.digest.subject.replace("{count}", str(count))
+    """[digest] subject with {count} (a number) or {items} ("1 new item", "3 new items") filled in."""
+    return cfg.digest.subject.replace("{items}", plural(count, "new item")).replace("{count}", str(count))
 
 
 def _render(cfg: Config, store: Store, items: list[StoredItem], threshold: float) -> tuple[str, str, str]:

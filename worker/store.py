@@ -501,6 +501,11 @@ class Store:
                 raise
         return [d[0] for d in cursor.description], cursor
 
+    def count_items(self, flt: ItemFilter, fts: str | None = None) -> int:
+        """How many items query_rows would give (for a progress bar)."""
+        _names, rows = self.query_rows(flt, fts)
+        return sum(1 for _ in rows)
+
     def stats(self, days: int) -> dict:
         since = iso(utcnow() - timedelta(days=days))
         per_day = [dict(r) for r in self.db.query(
