@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import signal
 import threading
 import time
 from datetime import datetime
-from pathlib import Path
-from typing import IO
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
@@ -21,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .config import Config
 from .errors import NewswatchError
 from .feeds import read_opml
+from .locks import FileLock
 from .pipeline import poll_cycle, send_digest
 from .rules import load_rules
 
@@ -33,45 +30,17 @@ class DaemonError(NewswatchError):
     pass
 
 
-class DatabaseLock:
-    """An exclusive flock on DB.lock: one daemon per database, released by the OS if the process dies."""
-
-    def __init__(self, db_path: str):
-        self.path = Path(f"{db_path}.lock")
-        self.file: IO[str] | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+")  # noqa: SIM115 -- held open for the daemon's life: the lock
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            pid = f.read().strip() or "unknown"
-            f.close()
-            raise DaemonError(f"another newswatch daemon (pid {pid}) is already running on this database "
-                              f"({self.path.with_suffix('')}); stop it first") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        self.file = f
-
-    def release(self) -> None:
-        if self.file:
-            fcntl.flock(self.file, fcntl.LOCK_UN)
-            self.file.close()
-            self.file = None
-
-
 def run_daemon(cfg: Config) -> None:
     """Run until SIGTERM or SIGINT; the first poll starts at once."""
     # Fail at start, not at the first job, on rules or a feed list that cannot be read.
     load_rules(cfg.classifier.rules)
     read_opml(cfg.feeds.opml)
     cfg.check_smtp_password()
-    lock = DatabaseLock(cfg.database.path)
-    lock.acquire()
+    # One daemon per database; released by the OS if this process dies.
+    lock = FileLock(f"{cfg.database.path}.lock")
+    if not lock.acquire(wait=False):
+        raise DaemonError(f"another newswatch daemon (pid {lock.holder()}) is already running on this database "
+                          f"({cfg.database.path}); stop it first")
     stop = threading.Event()
     tz = ZoneInfo(cfg.digest.timezone)
     scheduler = BlockingScheduler(timezone=tz, job_defaults={"coalesce": True, "max_instances": 1})

@@ -85,7 +85,6 @@ class FetchResult:
     final_url: str | None = None
     content_type: str | None = None
     error: str | None = None
-    elapsed: float = 0.0
     moved_to: str | None = None  # the new URL after permanent redirects (301, 308) only
     max_age: int | None = None  # Cache-Control max-age, seconds
     retry_after: int | None = None  # Retry-After on 429 / 503, seconds
@@ -204,8 +203,6 @@ class Fetcher:
             result.error = f"invalid URL: {e}"
         except (requests.exceptions.RequestException, OSError, ssl.SSLError) as e:
             result.error = f"{type(e).__name__}: {_reason(e)}"
-        finally:
-            result.elapsed = time.monotonic() - start
         return result
 
     def _read_body(self, resp: requests.Response, deadline: float) -> bytes:

@@ -59,7 +59,6 @@ class Item:
 class ParsedFeed:
     items: list[Item] = field(default_factory=list)
     title: str | None = None
-    site_url: str | None = None
     language: str | None = None
     ttl_minutes: int | None = None  # RSS <ttl>: how long the publisher asks us to wait
     warning: str | None = None  # the feed was malformed but gave items
@@ -138,8 +137,7 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None,
     feed = d.get("feed", {})
     declared = feed.get("language") or list_language
     ttl = str(feed.get("ttl") or "").strip()
-    out = ParsedFeed(title=strip_html(feed.get("title")) or None, site_url=canonical_url(feed.get("link")),
-                     language=declared,
+    out = ParsedFeed(title=strip_html(feed.get("title")) or None, language=declared,
                      ttl_minutes=min(int(ttl[:8]), 7 * 1440) if ttl.isascii() and ttl.isdigit() else None)
     for entry in d.get("entries", []):
         item = _item(entry, declared, url)

@@ -6,7 +6,6 @@ store -> digest -> deliver -> store.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import sqlite3
@@ -16,8 +15,6 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
-from typing import IO, Self
 from zoneinfo import ZoneInfo
 
 from .classify import classify
@@ -37,6 +34,7 @@ from .digest import (
 from .failpoints import checkpoint
 from .feeds import read_opml, replace_urls
 from .fetch import Fetcher, FetchResult
+from .locks import FileLock
 from .parse import ParsedFeed, parse_feed
 from .rules import RuleSet, load_rules
 from .schedule import MAX_DELAY, next_poll, publishing
@@ -53,7 +51,6 @@ class PollSummary:
     relevant: int = 0
     errors: int = 0
     not_modified: int = 0
-    error_feeds: list[tuple[str, str]] = field(default_factory=list)
     alerts_sent: int = 0
     alerts_failed: int = 0
     bytes: int = 0  # received, decoded
@@ -207,7 +204,6 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
     if result.status == "error" or (parsed is not None and parsed.error):
         error = result.error if result.status == "error" else parsed.error
         summary.errors += 1
-        summary.error_feeds.append((feed.url, error or "unknown error"))
         log.warning("feed %s: %s", feed.url, error)
         when = next_poll(now, interval, errors=feed.error_count + 1, retry_after=result.retry_after)
         store.record_poll(feed, FeedUpdate("error", when, result.http_status, error, new_url=moved))
@@ -341,7 +337,7 @@ def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> Digest
             summary.preview = html if fmt == "html" else text
             return summary
         cfg.check_smtp_password()  # a config error, before anything is claimed
-        with DigestLock(cfg.database.path):  # `newswatch digest` and the daemon's job never overlap
+        with FileLock(f"{cfg.database.path}.digest.lock"):  # `newswatch digest` and the daemon's job never overlap
             for record in store.unsent_digests():
                 if not _deliver(cfg, store, record, summary, threshold):
                     return summary
@@ -357,25 +353,6 @@ def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> Digest
         if cfg.retention.irrelevant_days:  # retention runs with the daily digest
             summary.pruned = store.prune(cfg.retention.irrelevant_days)
     return summary
-
-
-class DigestLock:
-    """An exclusive flock on DB.digest.lock for the length of a digest run (waits for another run)."""
-
-    def __init__(self, db_path: str):
-        self.path = Path(f"{db_path}.digest.lock")
-        self.file: IO[str] | None = None
-
-    def __enter__(self) -> Self:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.path, "a")
-        fcntl.flock(self.file, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.file:
-            fcntl.flock(self.file, fcntl.LOCK_UN)
-            self.file.close()
 
 
 def outbox_name(record: DigestRecord) -> str:

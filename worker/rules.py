@@ -35,7 +35,6 @@ scores 0 at once.
 
 from __future__ import annotations
 
-import itertools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -275,8 +274,3 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
     ruleset.anchors = frozenset(anchors)
     ruleset.anchor_stems = tuple(sorted(anchor_stems))
     return ruleset
-
-
-def all_terms(ruleset: RuleSet) -> list[tuple[str, str]]:
-    """(concept, term) pairs as written, for listings."""
-    return list(itertools.chain.from_iterable(((c, t) for t in ts) for c, ts in ruleset.concepts.items()))

@@ -60,7 +60,7 @@ def _build_fold_table() -> dict[int, str | None]:
     for ch in "'’‘`´ʼ":
         table[ord(ch)] = " "
     # Sentence ends become a token of their own, so rules can ask for "the same sentence". Mapped to
-    # one ASCII character (spaced out in tokens()) to keep str.translate on its fast ASCII path.
+    # one ASCII character (spaced out in split_folded()) to keep str.translate on its fast ASCII path.
     for ch in ".!?؟;…":
         table[ord(ch)] = SENTENCE_BREAK
     for ch in "\"“”„«»‹›,:()[]{}<>/\\-–—_+=*&^%$#@~،؛":
@@ -81,6 +81,4 @@ def split_folded(folded: str) -> list[str]:
     return folded.replace(SENTENCE_BREAK, f" {SENTENCE_BREAK} ").split()
 
 
-def tokens(text: str) -> list[str]:
-    """Folded words, with SENTENCE_BREAK tokens where sentences end."""
-    return split_folded(fold(text))
+
