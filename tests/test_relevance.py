@@ -52,17 +52,18 @@ def test_holdout_set_floors(name):
 
 @pytest.mark.skipif(not CORPUS.exists(), reason="needs ../shared/corpus (the December 2022 news corpus)")
 def test_real_month_of_news_flags_the_story_and_little_else():
-    labeled = [r for f in ("labeled-dev.jsonl", "labeled-holdout.jsonl") for r in read_labeled(DATA / f)
+    # Every corpus item any labeled set carries, English and Polish (a fifth of the real feeds).
+    labeled = [r for f in sorted(DATA.glob("labeled-*.jsonl")) for r in read_labeled(f)
                if r.get("source") == "corpus-2022-12"]
     relevant_titles = {r["title"] for r in labeled if r["relevant"]}
+    assert any(not t.isascii() for t in relevant_titles)  # the Polish report of the Moscow meeting
     flagged = []
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
         for line in f:
             item = json.loads(line)
-            if classify(RULESET, item["title"], item["summary"]).relevant:
+            if classify(RULESET, item["title"], item["summary"], explain=False).relevant:
                 flagged.append(item["title"])
-    english_relevant = {t for t in relevant_titles if t.isascii()}
-    assert len(english_relevant & set(flagged)) >= 0.85 * len(english_relevant)
+    assert len(relevant_titles & set(flagged)) >= 0.85 * len(relevant_titles)
     # Of 62,127 real items, everything flagged is either labeled relevant or one of at most two
     # borderline items (an Erdogan–Putin call about a Syria corridor).
     assert len(set(flagged) - relevant_titles) <= 2, sorted(set(flagged) - relevant_titles)
