@@ -101,3 +101,34 @@ def test_prune_keeps_relevant_items(polled, tmp_path):
     assert [r[0] for r in db.execute("SELECT link FROM items ORDER BY id")] == [
         "https://a.example/1", "https://a.example/2", "https://a.example/4"]
     assert json.loads(run(polled, "search", "football", "--format", "json")) == []  # gone from the index too
+
+
+def test_csv_cells_are_not_formulas(tmp_path, feed_server):
+    # A spreadsheet runs a cell starting with = + - @ tab or CR; feeds choose titles and their own name.
+    items = [{"title": '=HYPERLINK("http://x","y")', "link": "https://b.example/1", "guid": "1",
+              "pubDate": "Wed, 28 Dec 2022 17:00:00 +0000", "description": "@SUM(1+1)"},
+             {"title": "-2 dead", "link": "https://b.example/2", "guid": "2",
+              "pubDate": "Tue, 27 Dec 2022 17:00:00 +0000", "description": "Plain text."}]
+    feed_server.documents["/b"] = (rss(items), "application/rss+xml")
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/b"])
+    assert newswatch("--config", str(cfg), "poll").returncode == 0
+    with sqlite3.connect(tmp_path / "db" / "newswatch.db") as db:  # the feed's name, as a feed could give it
+        db.execute("UPDATE feeds SET title = '+Feed'")
+    db.close()
+    out = tmp_path / "items.csv"
+    assert newswatch("--config", str(cfg), "export", "-o", str(out)).returncode == 0
+    with out.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["title"] for r in rows] == ['\'=HYPERLINK("http://x","y")', "'-2 dead"]
+    assert rows[0]["summary"] == "'@SUM(1+1)" and rows[1]["summary"] == "Plain text."
+    assert {r["feed"] for r in rows} == {"'+Feed"}
+    # what we generate stays as it is: ids, dates, numbers, links, JSON
+    assert rows[0]["id"].isdigit() and rows[0]["published_at"] == "2022-12-28T17:00:00Z"
+    assert float(rows[0]["score"]) >= 0 and rows[0]["link"] == "https://b.example/1"
+    assert rows[0]["matches"].startswith("[")
+    searched = list(csv.DictReader(io.StringIO(run(cfg, "search", "dead", "--format", "csv"))))
+    assert [r["title"] for r in searched] == ["'-2 dead"]
+    # JSON and JSON lines keep the text exactly
+    assert [r["title"] for r in json.loads(run(cfg, "export", "--format", "json"))] == [
+        '=HYPERLINK("http://x","y")', "-2 dead"]
+    assert [json.loads(x)["feed"] for x in run(cfg, "export", "--format", "jsonl").splitlines()] == ["+Feed"] * 2

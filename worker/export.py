@@ -13,6 +13,11 @@ from .errors import UsageError
 FORMATS = ("table", "csv", "json", "jsonl")
 TABLE_COLUMNS = (("id", 7), ("published_at", 16), ("score", 6), ("relevant", 3), ("feed", 22), ("title", 0))
 _RELATIVE = re.compile(r"^([0-9]{1,9})([dhw])$")
+# CSV formula injection: a spreadsheet runs a cell that starts with one of these as a formula. The
+# columns below hold text a feed chose (or a URL it redirected to); the other columns are numbers, or
+# dates and JSON we write, which never start so.
+FORMULA_START = frozenset("=+-@\t\r")
+CSV_TEXT_COLUMNS = frozenset({"feed", "feed_url", "title", "summary", "link", "lang"})
 
 
 def parse_when(value: str | None, option: str) -> str | None:
@@ -67,7 +72,13 @@ def write_rows(names: list[str], rows: Iterable[tuple], fmt: str, out: TextIO) -
     if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(names)
+        text = [i for i, n in enumerate(names) if n in CSV_TEXT_COLUMNS]
         for row in rows:  # plain tuples straight from SQLite: the csv module does the rest in C
+            for i in text:
+                cell = row[i]
+                if cell and cell[0] in FORMULA_START:  # rare: copy the row only then
+                    row = [csv_cell(v) if j in text else v for j, v in enumerate(row)]
+                    break
             writer.writerow(row)
             count += 1
         return count
@@ -84,6 +95,14 @@ def write_rows(names: list[str], rows: Iterable[tuple], fmt: str, out: TextIO) -
         out.write("\n]\n" if count else "]\n")
         return count
     raise UsageError(f"--format: one of {', '.join(FORMATS)}")
+
+
+def csv_cell(value: object) -> object:
+    """A text cell as a spreadsheet shows it rather than runs it: one that starts with =, +, -, @, tab
+    or carriage return gets a leading single quote (OWASP's advice on CSV injection)."""
+    if isinstance(value, str) and value[:1] in FORMULA_START:
+        return "'" + value
+    return value
 
 
 def counted(rows: Iterable[tuple], tick) -> Iterator[tuple]:
