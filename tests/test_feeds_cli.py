@@ -52,3 +52,32 @@ def test_the_default_feed_list_reads(tmp_path):
     specs = read_opml("config/feeds.opml")
     assert len(specs) >= 40 and all(s.url.startswith(("http://", "https://")) for s in specs)
     assert {s.language for s in specs} >= {"en", "tr", "ar"}
+
+
+def test_feed_and_polling_health_as_a_library(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from worker.config import load_config
+    from worker.health import feed_health, polling_health
+    from worker.store import Store
+
+    cfg = load_config(str(write_config(tmp_path, ["https://a.example/rss", "https://b.example/rss"])))
+    rows = feed_health(cfg)  # no database yet
+    assert [(h.spec.url, h.status) for h in rows] == [("https://a.example/rss", "never polled"),
+                                                      ("https://b.example/rss", "never polled")]
+    row = f"{'never polled':12} {'':>4} {0:>4} {0:>6}  {'never':16}  {'never':16}  Feed 0 <https://a.example/rss>"
+    assert rows[0].lines() == [row]
+    missing = polling_health(cfg)
+    assert missing.stale and missing.limit_minutes == 45 and missing.message.startswith("stale: no database at ")
+    with Store(cfg.database.path) as store:
+        store.sync_feeds([("https://a.example/rss", "A", None), ("https://b.example/rss", None, None)])
+        assert polling_health(cfg).message == "stale: never polled"
+        store.conn.execute("UPDATE feeds SET last_polled_at = '2024-12-22T10:00:00Z', last_status = 'error', "
+                           "error_count = 2, last_error = 'HTTP 503' WHERE url = 'https://b.example/rss'")
+    polled = datetime(2024, 12, 22, 10, 0, tzinfo=UTC)
+    ok = polling_health(cfg, now=polled + timedelta(minutes=44))
+    assert not ok.stale and ok.message == ("ok: last poll 44 min ago (limit 45); 1 of 2 feeds failing; "
+                                           "0 relevant items not yet delivered")
+    assert polling_health(cfg, 30, now=polled + timedelta(minutes=44)).stale
+    failing = feed_health(cfg)[1]
+    assert failing.status == "error" and failing.lines()[1] == " " * 14 + "2 errors: HTTP 503"

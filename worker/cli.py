@@ -314,23 +314,11 @@ def label(ctx: Context, item: str, verdict: str, note: str | None) -> None:
 @user_errors
 def health(ctx: Context, max_age: int | None) -> None:
     """Exit 0 when polling is current, 1 when it is stale (for monitoring and systemd watchdogs)."""
-    from datetime import UTC, datetime
-
-    from .store import Store
-    limit = max_age or 3 * ctx.cfg.poll.interval_minutes
-    if not Path(ctx.cfg.database.path).exists():
-        fail(f"stale: no database at {ctx.cfg.database.path} (never polled)", 1)
-    with Store(ctx.cfg.database.path) as store:
-        last = store.last_poll_at()
-        t = store.stats(1)["totals"]
-    if last is None:
-        fail("stale: never polled", 1)
-    age = (datetime.now(UTC) - datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)).total_seconds() / 60
-    line = (f"last poll {age:.0f} min ago (limit {limit}); {t['failing_feeds']} of {plural(t['feeds'], 'feed')} "
-            f"failing; {plural(t['undelivered'], 'relevant item')} not yet delivered")
-    if age > limit:
-        fail(f"stale: {line}", 1)
-    click.echo(f"ok: {line}")
+    from .health import polling_health
+    result = polling_health(ctx.cfg, max_age)
+    if result.stale:
+        fail(result.message, 1)
+    click.echo(result.message)
 
 
 @cli.command()
@@ -359,27 +347,12 @@ def feeds() -> None:
 @user_errors
 def feeds_list(ctx: Context) -> None:
     """Every feed in the list with its health: status, HTTP code, errors, items, last success, next poll."""
-    from .feeds import read_opml
-    from .store import Store
-    specs = read_opml(ctx.cfg.feeds.opml)
-    health = {}
-    if Path(ctx.cfg.database.path).exists():
-        with Store(ctx.cfg.database.path) as store:
-            health = {h["url"]: h for h in store.feed_health()}
-    click.echo(f"{'STATUS':12} {'HTTP':>4} {'ERR':>4} {'ITEMS':>6}  {'LAST SUCCESS':16}  {'NEXT POLL':16}  FEED")
-    for spec in specs:
-        h = health.get(spec.url, {})
-        status = "disabled" if h.get("disabled_reason") else (h.get("last_status") or "never polled")
-        click.echo(f"{status:12} {h.get('http_status') or '':>4} {h.get('error_count') or 0:>4} "
-                   f"{h.get('items', 0):>6}  {_short_time(h.get('last_success_at')):16}  "
-                   f"{_short_time(h.get('next_poll_at')) if status != 'disabled' else '':16}  "
-                   f"{spec.title or ''} <{spec.url}>")
-        if h.get("disabled_reason"):
-            click.echo(f"{'':14}disabled: {h['disabled_reason']}")
-        elif h.get("error_count"):
-            click.echo(f"{'':14}{plural(h['error_count'], 'error')}: {h['last_error']}")
-        elif h.get("last_status") == "warning":
-            click.echo(f"{'':14}warning: {h['last_error']}")
+    from .health import FEED_TABLE_HEADER, feed_health
+    rows = feed_health(ctx.cfg)
+    click.echo(FEED_TABLE_HEADER)
+    for row in rows:
+        for line in row.lines():
+            click.echo(line)
 
 
 @feeds.command("add")
@@ -439,10 +412,6 @@ def feeds_export(ctx: Context, output: str | None) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             write_opml(Path(tmp) / "feeds.opml", specs, title="newswatch feeds")
             click.echo((Path(tmp) / "feeds.opml").read_text(encoding="utf-8"), nl=False)
-
-
-def _short_time(iso: str | None) -> str:
-    return iso.replace("T", " ")[:16] if iso else "never"
 
 
 @cli.group()

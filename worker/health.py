@@ -1,0 +1,111 @@
+"""Health: of each feed in the list (`feeds list`), and of polling as a whole (`health`, for monitoring)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .config import Config
+from .feeds import FeedSpec, read_opml
+from .store import Store
+from .text import plural
+
+FEED_TABLE_HEADER = (f"{'STATUS':12} {'HTTP':>4} {'ERR':>4} {'ITEMS':>6}  {'LAST SUCCESS':16}  {'NEXT POLL':16}  "
+                     "FEED")
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """A feed of the list with what the database knows of it (nothing yet: "never polled")."""
+
+    spec: FeedSpec
+    status: str  # ok, not_modified, unchanged, warning, error, gone, disabled, never polled
+    http_status: int | None = None
+    error_count: int = 0
+    items: int = 0
+    last_success_at: str | None = None
+    next_poll_at: str | None = None
+    last_error: str | None = None
+    disabled_reason: str | None = None
+
+    @property
+    def note(self) -> str | None:
+        """Why the feed is disabled, failing or warned about, for the line under it."""
+        if self.disabled_reason:
+            return f"disabled: {self.disabled_reason}"
+        if self.error_count:
+            return f"{plural(self.error_count, 'error')}: {self.last_error}"
+        if self.status == "warning":
+            return f"warning: {self.last_error}"
+        return None
+
+    def lines(self) -> list[str]:
+        """The feed's row of the `feeds list` table (under FEED_TABLE_HEADER), and its note if any."""
+        next_poll = _short_time(self.next_poll_at) if self.status != "disabled" else ""
+        row = (f"{self.status:12} {self.http_status or '':>4} {self.error_count:>4} {self.items:>6}  "
+               f"{_short_time(self.last_success_at):16}  {next_poll:16}  {self.spec.title or ''} <{self.spec.url}>")
+        note = self.note
+        return [row, f"{'':14}{note}"] if note else [row]
+
+
+def feed_health(cfg: Config) -> list[FeedHealth]:
+    """Every feed of the feed list, in its order, with its health; no database yet means never polled."""
+    specs = read_opml(cfg.feeds.opml)
+    known: dict[str, dict] = {}
+    if Path(cfg.database.path).exists():
+        with Store(cfg.database.path) as store:
+            known = {h["url"]: h for h in store.feed_health()}
+    rows = []
+    for spec in specs:
+        h = known.get(spec.url, {})
+        status = "disabled" if h.get("disabled_reason") else (h.get("last_status") or "never polled")
+        rows.append(FeedHealth(spec, status, h.get("http_status"), h.get("error_count") or 0, h.get("items", 0),
+                               h.get("last_success_at"), h.get("next_poll_at"), h.get("last_error"),
+                               h.get("disabled_reason")))
+    return rows
+
+
+@dataclass(frozen=True)
+class PollingHealth:
+    """Whether polling is current: stale when no active feed was polled for `limit_minutes`."""
+
+    stale: bool
+    limit_minutes: int
+    last_poll_at: str | None = None  # None: never polled (or no database)
+    age_minutes: float | None = None
+    feeds: int = 0
+    failing_feeds: int = 0
+    undelivered: int = 0
+    missing_database: str | None = None  # the path, when there is no database there
+
+    @property
+    def message(self) -> str:
+        """One line: "ok: ..." or "stale: ...", with the age of the last poll and the feeds failing."""
+        if self.missing_database is not None:
+            return f"stale: no database at {self.missing_database} (never polled)"
+        if self.last_poll_at is None:
+            return "stale: never polled"
+        line = (f"last poll {self.age_minutes:.0f} min ago (limit {self.limit_minutes}); {self.failing_feeds} of "
+                f"{plural(self.feeds, 'feed')} failing; {plural(self.undelivered, 'relevant item')} not yet delivered")
+        return f"{'stale' if self.stale else 'ok'}: {line}"
+
+
+def polling_health(cfg: Config, max_age_minutes: int | None = None, now: datetime | None = None) -> PollingHealth:
+    """Is polling current? Stale after `max_age_minutes` without a poll (default: 3 poll intervals)."""
+    limit = max_age_minutes or 3 * cfg.poll.interval_minutes
+    if not Path(cfg.database.path).exists():
+        return PollingHealth(True, limit, missing_database=str(cfg.database.path))
+    with Store(cfg.database.path) as store:
+        last = store.last_poll_at()
+        totals = store.stats(1)["totals"]
+    if last is None:
+        return PollingHealth(True, limit)
+    now = now or datetime.now(UTC)
+    age = (now - datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)).total_seconds() / 60
+    return PollingHealth(age > limit, limit, last, age, totals["feeds"], totals["failing_feeds"],
+                         totals["undelivered"])
+
+
+def _short_time(iso: str | None) -> str:
+    return iso.replace("T", " ")[:16] if iso else "never"
