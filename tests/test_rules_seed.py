@@ -42,3 +42,17 @@ def test_seed_errors_are_one_line(tmp_path):
     out = newswatch("rules", "seed", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "x.toml"))
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     assert "missing.txt" in out.stderr
+
+
+def test_seed_background_lines_that_are_not_items(tmp_path):
+    seed = tmp_path / "s.txt"
+    seed.write_text("Ankara and Damascus held normalization talks.")
+    good = json.dumps({"title": "Markets", "summary": "Stocks"}) + "\n\n"  # a blank line is skipped
+    cases = [("[1, 2]", "line 3: expected a JSON object"),
+             ('{"title": 5}', "line 3: title and summary must be strings"),
+             ("{oops", "line 3: invalid JSON (Expecting property name")]
+    for bad, reason in cases:
+        background = tmp_path / "bg.jsonl"
+        background.write_text(good + bad + "\n")
+        out = newswatch("rules", "seed", str(seed), "-o", "-", "--background", str(background))
+        assert out.returncode == 2 and f"newswatch: error: background {background} {reason}" in out.stderr, out.stderr

@@ -169,32 +169,19 @@ def classify(ctx: Context, text: str | None, jsonl) -> None:
         title, _, body = text.strip().partition("\n")
         click.echo(classify_item(ruleset, title, body).describe(ruleset.threshold))
         return
+    from .jsonl import JsonLineError, read_objects
     out = sys.stdout
     dumps = json.dumps
-    lines = enumerate(jsonl, 1)
-    n = 0
-    while True:
-        try:
-            n, line = next(lines)
-        except StopIteration:
-            break
-        except UnicodeDecodeError:
-            fail(f"--jsonl line {n + 1}: not UTF-8 text", 2)
-        if not line.strip():  # still one output line per input line
-            out.write('{"id": null, "relevant": false, "score": 0.0, "matches": []}\n')
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            fail(f"--jsonl line {n}: invalid JSON ({e.msg})", 2)
-        if not isinstance(obj, dict):
-            fail(f"--jsonl line {n}: expected a JSON object", 2)
-        fields = [obj.get(k) for k in ("title", "summary", "content")]
-        if not all(v is None or isinstance(v, str) for v in fields):
-            fail(f"--jsonl line {n}: title, summary and content must be strings", 2)
-        v = classify_item(ruleset, *fields, explain=False)
-        out.write(dumps({"id": obj.get("id"), "relevant": v.relevant, "score": v.score, "matches": v.matches},
-                        ensure_ascii=False) + "\n")
+    try:
+        for _, obj in read_objects(jsonl, ("title", "summary", "content")):
+            if obj is None:  # a blank line: still one output line per input line
+                out.write('{"id": null, "relevant": false, "score": 0.0, "matches": []}\n')
+                continue
+            v = classify_item(ruleset, obj.get("title"), obj.get("summary"), obj.get("content"), explain=False)
+            out.write(dumps({"id": obj.get("id"), "relevant": v.relevant, "score": v.score, "matches": v.matches},
+                            ensure_ascii=False) + "\n")
+    except JsonLineError as e:
+        fail(f"--jsonl {e}", 2)
     out.flush()
 
 

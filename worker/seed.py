@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .classify import _find
 from .errors import UsageError
+from .jsonl import JsonLineError, read_objects
 from .rules import RuleSet
 from .text import SENTENCE_BREAK, fold, split_folded, strip_html
 
@@ -84,16 +85,15 @@ def load_background(path: str | Path | None = None) -> Background:
 def _background_from_items(lines: list[str], source: str) -> Background:
     df: Counter[str] = Counter()
     documents = 0
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            raise SeedError(f"background {source} line {n}: invalid JSON") from None
-        documents += 1
-        text = f"{strip_html(obj.get('title'))} . {strip_html(obj.get('summary'))}"
-        df.update({w for w in split_folded(fold(text)) if w != SENTENCE_BREAK and not w.isdigit()})
+    try:
+        for _, obj in read_objects(lines, ("title", "summary")):
+            if obj is None:
+                continue
+            documents += 1
+            text = f"{strip_html(obj.get('title'))} . {strip_html(obj.get('summary'))}"
+            df.update({w for w in split_folded(fold(text)) if w != SENTENCE_BREAK and not w.isdigit()})
+    except JsonLineError as e:
+        raise SeedError(f"background {source} {e}") from None
     return Background(documents, dict(df), source)
 
 
