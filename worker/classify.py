@@ -42,8 +42,8 @@ class Verdict:
 
 MAX_FIELD = 100_000  # characters of a field classified: bounded work on hostile input
 
-# A hit: (word position, sentence number, concept, term as written)
-_Hit = tuple[int, int, str, str]
+# A hit: (word position, sentence number, concept, term as written, "concept:term")
+_Hit = tuple[int, int, str, str, str]
 
 
 def _rest_matches(toks: list[str], i: int, rest: tuple[str, ...], stem: bool) -> bool:
@@ -56,19 +56,19 @@ def _rest_matches(toks: list[str], i: int, rest: tuple[str, ...], stem: bool) ->
 
 
 def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
-    memo_get, entries_of, shadows = ruleset._memo.get, ruleset.entries, ruleset.shadows
+    memo, shadows = ruleset.memo, ruleset.shadows
     found: dict[str, list[_Hit]] = {}
     covered: dict[str, int] = {}  # concept -> first word position after its last match
-    pos = sent = 0
+    sent = 0
     last = len(toks) - 1
-    for i, tok in enumerate(toks):
+    # Most words start no term: one comprehension keeps the few that do, and the sentence breaks.
+    for i in [i for i, tok in enumerate(toks) if memo[tok]]:
+        tok = toks[i]
         if tok == SENTENCE_BREAK:
             sent += 1
             continue
-        entries = memo_get(tok)
-        if entries is None:
-            entries = entries_of(tok)
-        for rest, stem, concept, term in entries:  # longest phrases first
+        pos = i - sent  # word position, sentence breaks not counted
+        for rest, stem, concept, term, label in memo[tok]:  # longest phrases first
             if pos < covered.get(concept, 0):
                 continue  # inside a longer match of this concept ("assad" in "al assad")
             if rest:
@@ -81,12 +81,11 @@ def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
                         continue
                 elif nxt != rest[0] or not _rest_matches(toks, i, rest, stem):
                     continue
-            found.setdefault(concept, []).append((pos, sent, concept, term))
+            found.setdefault(concept, []).append((pos, sent, concept, term, label))
             covered[concept] = end = pos + 1 + len(rest)
             for hidden in shadows.get(concept, ()):  # "syrian refugees" are people: not also "syria"
                 if covered.get(hidden, 0) < end:
                     covered[hidden] = end
-        pos += 1
     return found
 
 
@@ -140,8 +139,8 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
             and not any(s in title_folded or s in body_folded for s in ruleset.anchor_stems)):
         return Verdict(False, 0.0)
     title_hits, body_hits = _find(ruleset, title_toks), _find(ruleset, body_toks)
-    matches = sorted({f"{c}:{h[3]}" for hits in (title_hits, body_hits) for c, lst in hits.items() for h in lst})
-    title_present, body_present = title_hits.keys(), body_hits.keys()
+    matches = sorted({h[4] for hits in (title_hits, body_hits) for lst in hits.values() for h in lst})
+    title_present, body_present = frozenset(title_hits), frozenset(body_hits)
     score = 0.0
     explanation: list[RuleHit] = []
     for rule in ruleset.rules:

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .text import fold, where
+from .text import SENTENCE_BREAK, fold, where
 
 ARABIC_PREFIXES = ("", "ال", "و", "وال", "ف", "فال", "ب", "بال", "ل", "لل", "ك", "كال", "وب", "وبال",
                    "ول", "ولل", "فب", "فل")
@@ -70,10 +70,37 @@ class Rule:
     in_body: bool = True
 
 
-# (remaining folded tokens, last of them is a stem, concept, term as written)
-Entry = tuple[tuple[str, ...], bool, str, str]
+# (remaining folded tokens, last of them is a stem, concept, term as written, "concept:term")
+Entry = tuple[tuple[str, ...], bool, str, str, str]
 STEM_HEAD = 4  # one-word stems are looked up by their first letters
 MEMO_LIMIT = 500_000  # distinct tokens remembered by RuleSet.entries
+
+
+def entry_order(e: Entry, shadows: dict[str, tuple[str, ...]]) -> tuple[int, bool]:
+    """Match order: longest phrases first, then concepts that shadow others."""
+    return (-len(e[0]), e[2] not in shadows)
+
+
+class _TokenMemo(dict):
+    """token -> the entries it can start, computed on first sight (news repeats its words, so most
+    tokens cost one C-level dict lookup). The sentence-break token maps to a non-empty marker, so
+    that one pass over the tokens keeps the words with entries and the breaks between sentences."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        super().__init__()
+        self.ruleset = ruleset
+        self[SENTENCE_BREAK] = SENTENCE_MARK
+
+    def __missing__(self, token: str) -> tuple[Entry, ...]:
+        found = self.ruleset.entries(token)
+        if len(self) > MEMO_LIMIT:
+            self.clear()
+            self[SENTENCE_BREAK] = SENTENCE_MARK
+        self[token] = found
+        return found
+
+
+SENTENCE_MARK: tuple[Entry, ...] = (((), False, "", SENTENCE_BREAK, ""),)
 
 
 @dataclass
@@ -87,23 +114,17 @@ class RuleSet:
     stems: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # head -> (stem, concept, term)
     anchors: frozenset[str] = frozenset()  # words of the anchor concepts
     anchor_stems: tuple[str, ...] = ()  # their stems, tested as substrings of the folded text
-    _memo: dict[str, tuple[Entry, ...]] = field(default_factory=dict, repr=False)
+    memo: _TokenMemo = field(init=False, repr=False)  # entries(), memoized, for the matcher
+
+    def __post_init__(self) -> None:
+        self.memo = _TokenMemo(self)
 
     def entries(self, token: str) -> tuple[Entry, ...]:
-        """Every entry a token can start: exact words (longest phrases first), then stems it begins with.
-
-        Memoized: news repeats its words, so most tokens cost one dict lookup.
-        """
-        found = self._memo.get(token)
-        if found is None:
-            exact = tuple(self.index.get(token, ()))
-            stems = tuple(((), False, concept, term) for stem, concept, term in self.stems.get(token[:STEM_HEAD], ())
-                          if token.startswith(stem))
-            found = tuple(sorted(exact + stems, key=lambda e: (-len(e[0]), e[2] not in self.shadows)))
-            if len(self._memo) > MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[token] = found
-        return found
+        """Every entry a token can start, in match order: exact words and phrases, and the stems it begins with."""
+        exact = tuple(self.index.get(token, ()))
+        stems = tuple(((), False, concept, term, f"{concept}:{term}")
+                      for stem, concept, term in self.stems.get(token[:STEM_HEAD], ()) if token.startswith(stem))
+        return tuple(sorted(exact + stems, key=lambda e: entry_order(e, self.shadows)))
 
 
 def expand_term(term: str) -> list[tuple[tuple[str, ...], bool]]:
@@ -258,7 +279,7 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
                     ruleset.stems.setdefault(seq[0][:STEM_HEAD], []).append((seq[0], cname, term))
                     stems_of[cname].add(seq[0])
                 else:
-                    ruleset.index.setdefault(seq[0], []).append((seq[1:], stem, cname, term))
+                    ruleset.index.setdefault(seq[0], []).append((seq[1:], stem, cname, term, f"{cname}:{term}"))
                     keys_of[cname].add(seq[0])
     # Longest phrases first, so "foreign minister" is tried before "foreign"; at equal length a
     # shadowing concept first, so that "syrians" (people) is seen before "syrians" could count as "syria".

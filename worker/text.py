@@ -65,6 +65,12 @@ def _build_fold_table() -> dict[int, str | None]:
         table[ord(ch)] = SENTENCE_BREAK
     for ch in "\"“”„«»‹›,:()[]{}<>/\\-–—_+=*&^%$#@~،؛":
         table[ord(ch)] = " "
+    # Every code point of the scripts our feeds use maps to something, itself if nothing else:
+    # str.translate raises and swallows a KeyError for each character missing from the table, which
+    # made folding 1.7x slower on Turkish and Arabic text.
+    for block in (range(0x0250), range(0x0370, 0x0700), range(0x2000, 0x2070), range(0xFB50, 0xFF00)):
+        for cp in block:
+            table.setdefault(cp, chr(cp))
     return table
 
 
@@ -79,6 +85,4 @@ def fold(text: str) -> str:
 def split_folded(folded: str) -> list[str]:
     """Words of folded text, with SENTENCE_BREAK tokens where sentences end."""
     return folded.replace(SENTENCE_BREAK, f" {SENTENCE_BREAK} ").split()
-
-
 
