@@ -29,8 +29,8 @@ one-word term). Arabic-script terms also match with the attached article and pre
 
 Speed: only items that contain an anchor are matched in full. For each rule with a positive weight,
 one of its concepts is an anchor (the one with the fewest stems, then the fewest words); an item with
-none of their words, and none of their stems anywhere in its text, cannot reach a positive score and
-scores 0 at once.
+none of their words (for a phrase, its longest whole word), and none of their stems anywhere in its
+text, cannot reach a positive score and scores 0 at once.
 """
 
 from __future__ import annotations
@@ -280,7 +280,9 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
                     stems_of[cname].add(seq[0])
                 else:
                     ruleset.index.setdefault(seq[0], []).append((seq[1:], stem, cname, term, f"{cname}:{term}"))
-                    keys_of[cname].add(seq[0])
+                    # The pre-filter needs one word every match must contain: a phrase's longest whole
+                    # word, which is rarer than its first ("regime" in "with the regime", not "with").
+                    keys_of[cname].add(max(seq[:-1] if stem else seq, key=len))
     # Longest phrases first, so "foreign minister" is tried before "foreign"; at equal length a
     # shadowing concept first, so that "syrians" (people) is seen before "syrians" could count as "syria".
     for entries in ruleset.index.values():
