@@ -58,7 +58,8 @@ def test_classify_text_explains():
 
 @pytest.mark.parametrize(("a", "b"), [
     ("Türkiye", "turkiye"), ("ERDOĞAN", "erdogan"), ("İstanbul", "istanbul"), ("ISPARTA", "isparta"),
-    ("Şam", "sam"), ("Suriye'ye", "suriye ye"), ("أنقرة", "انقره"), ("الأسد", "الاسد"),
+    ("Şam", "damascus"), ("ŞAM'da", "damascus da"), ("Sam", "sam"), ("şampiyon", "sampiyon"),
+    ("eş-Şara", "es sharaa"), ("Suriye'ye", "suriye ye"), ("أنقرة", "انقره"), ("الأسد", "الاسد"),
     ("سوريّة", "سوريه"), ("تـركـيا", "تركيا"),
 ])
 def test_folding(a, b):
@@ -69,6 +70,14 @@ def test_word_boundaries_avoid_substring_traps():
     # "ambassador" contains "assad", "Kakar" contains "akar", "şampiyon" starts with "şam"
     v = classify(RULESET, "Turkish ambassador meets Kakar, the şampiyon of talks", "")
     assert not any(m.startswith("syria:") for m in v.matches)
+
+
+def test_sam_is_damascus_only_in_turkish_spelling():
+    # "Şam" is Damascus; folded to "sam" it would be Sam Altman, or Polish "sam" (alone).
+    assert not classify(RULESET, "Erdogan meets Sam Altman for talks on AI investment in Turkey", "").relevant
+    assert not classify(RULESET, "Erdogan sam zaprosił Putina na rozmowy w Turcji", "").relevant
+    assert classify(RULESET, "Ankara ile Şam arasında normalleşme görüşmeleri", "").relevant
+    assert "syria:sam'{da,dan,daki,la,ın,a}" in classify(RULESET, "Heyet Sam'da", "").matches
 
 
 def test_turkish_suffixes_and_arabic_prefixes_match():

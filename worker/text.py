@@ -77,9 +77,19 @@ def _build_fold_table() -> dict[int, str | None]:
 _FOLD_TABLE = _build_fold_table()
 
 
+# Turkish names that lose their meaning with their diacritics: "Şam" (Damascus) and "Şara" (al-Sharaa)
+# would fold to "sam" and "sara", an English first name and a common Polish word ("sam": alone). Folded
+# to the English names instead, before the cedilla goes. Only the spelling with ş is taken.
+_TURKISH_NAMES = {"şam": "damascus", "şara": "sharaa"}
+_TURKISH_NAMES_RE = re.compile(r"\b(şam|şara)\b")
+
+
 def fold(text: str) -> str:
     """Lower-case, diacritic-free, punctuation-split text for matching; idempotent."""
-    return text.lower().translate(_FOLD_TABLE)
+    text = text.lower()
+    if "ş" in text:
+        text = _TURKISH_NAMES_RE.sub(lambda m: _TURKISH_NAMES[m.group(1)], text)
+    return text.translate(_FOLD_TABLE)
 
 
 def split_folded(folded: str) -> list[str]:
