@@ -49,6 +49,36 @@ def test_jsonl_from_file_and_bad_line(tmp_path):
     assert out.stderr.strip().startswith("newswatch: error: --jsonl line 2: invalid JSON")
 
 
+def test_jsonl_bad_utf8_names_its_line(tmp_path):
+    f = tmp_path / "in.jsonl"
+    f.write_bytes(b'{"id": 1, "title": "x"}\n{"id": 2, "title": "\xff"}\n')
+    out = newswatch("classify", "--jsonl", str(f))
+    assert out.returncode == 2
+    assert out.stderr.strip() == "newswatch: error: --jsonl line 2: not UTF-8 text"
+    assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == [1]
+
+
+def test_jsonl_large_input_keeps_order_and_stops_at_the_first_bad_line(tmp_path):
+    # More than two batches, so a multi-core machine classifies them in worker processes.
+    labeled = [json.loads(x) for x in (REPO / "tests" / "data" / "labeled-dev.jsonl").read_text().splitlines()]
+    items = [dict(labeled[i % len(labeled)], id=i) for i in range(5_000)]
+    f = tmp_path / "in.jsonl"
+    f.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in items), encoding="utf-8")
+    out = newswatch("classify", "--jsonl", str(f))
+    assert out.returncode == 0, out.stderr
+    results = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [r["id"] for r in results] == list(range(5_000))
+    for item, r in zip(items[:len(labeled)], results):
+        v = classify(RULESET, item["title"], item["summary"])
+        assert (r["relevant"], r["score"], r["matches"]) == (v.relevant, v.score, v.matches)
+    lines = f.read_text(encoding="utf-8").splitlines(keepends=True)
+    f.write_text("".join(lines[:4320]) + "[1, 2]\n" + "".join(lines[4320:]), encoding="utf-8")
+    out = newswatch("classify", "--jsonl", str(f))
+    assert out.returncode == 2
+    assert out.stderr.strip() == "newswatch: error: --jsonl line 4321: expected a JSON object"
+    assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == list(range(4_320))
+
+
 def test_classify_text_explains():
     out = newswatch("classify", "Erdogan open to meeting al-Assad but not to withdrawal from Syria")
     assert out.returncode == 0

@@ -152,11 +152,13 @@ def digest(ctx: Context, dry_run: bool, fmt: str) -> None:
 
 @cli.command()
 @click.argument("text", required=False)
-@click.option("--jsonl", "jsonl", type=click.File("r", encoding="utf-8"), metavar="FILE|-",
+@click.option("--jsonl", "jsonl", type=click.File("rb"), metavar="FILE|-",
               help='JSON lines with "title" and "summary" (optional "id", "content"); one verdict per line.')
+@click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Processes for --jsonl (default: one per core; inputs under 2,000 lines use one).")
 @pass_ctx
 @user_errors
-def classify(ctx: Context, text: str | None, jsonl) -> None:
+def classify(ctx: Context, text: str | None, jsonl, workers: int | None) -> None:
     """Classify TEXT (first line as title) and explain, or every line of --jsonl. Stores nothing."""
     if (text is None) == (jsonl is None):
         raise click.UsageError("give TEXT, or --jsonl FILE (or - for standard input)" if text is None
@@ -169,20 +171,13 @@ def classify(ctx: Context, text: str | None, jsonl) -> None:
         title, _, body = text.strip().partition("\n")
         click.echo(classify_item(ruleset, title, body).describe(ruleset.threshold))
         return
-    from .jsonl import JsonLineError, read_objects
-    out = sys.stdout
-    dumps = json.dumps
+    from .classify import classify_lines
+    from .jsonl import JsonLineError
     try:
-        for _, obj in read_objects(jsonl, ("title", "summary", "content")):
-            if obj is None:  # a blank line: still one output line per input line
-                out.write('{"id": null, "relevant": false, "score": 0.0, "matches": []}\n')
-                continue
-            v = classify_item(ruleset, obj.get("title"), obj.get("summary"), obj.get("content"), explain=False)
-            out.write(dumps({"id": obj.get("id"), "relevant": v.relevant, "score": v.score, "matches": v.matches},
-                            ensure_ascii=False) + "\n")
+        classify_lines(ruleset, jsonl, sys.stdout.write, workers)  # bytes: each line decoded on its own
     except JsonLineError as e:
         fail(f"--jsonl {e}", 2)
-    out.flush()
+    sys.stdout.flush()
 
 
 def item_filters(fn: Callable) -> Callable:
