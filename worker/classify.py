@@ -219,35 +219,21 @@ def _worker_batch(first: int, lines: list[str] | list[bytes]) -> _BatchResult:
     return _classify_batch(_worker_ruleset, first, lines)
 
 
-def _batches(lines: Iterable[str] | Iterable[bytes]) -> Iterator[tuple[int, list] | JsonLineError]:
-    """(first line number, up to BATCH_LINES lines); a JsonLineError last if a text stream cannot be decoded."""
+def _batches(lines: Iterable[str] | Iterable[bytes]) -> Iterator[tuple[int, list]]:
+    """(first line number, up to BATCH_LINES lines)."""
     it = iter(lines)
-    batch: list[str] = []
-    n = 0
-    while True:
-        try:
-            line = next(it)
-        except StopIteration:
-            break
-        except UnicodeDecodeError:  # a text file (or stdin) decoded as it is read
-            if batch:
-                yield n - len(batch) + 1, batch
-            yield JsonLineError(n + 1, "not UTF-8 text")
-            return
-        n += 1
-        batch.append(line)
-        if len(batch) == BATCH_LINES:
-            yield n - BATCH_LINES + 1, batch
-            batch = []
-    if batch:
-        yield n - len(batch) + 1, batch
+    first = 1
+    while batch := list(itertools.islice(it, BATCH_LINES)):
+        yield first, batch
+        first += len(batch)
 
 
 def classify_lines(ruleset: RuleSet, lines: Iterable[str] | Iterable[bytes], write: Callable[[str], object],
                    workers: int | None = None) -> None:
     """Classify JSON lines ("title", "summary", optional "id" and "content"), writing one verdict line
-    per input line, in input order. Lines may be bytes (UTF-8). Raises JsonLineError for the first
-    bad line, after writing the verdicts of every line before it.
+    per input line, in input order. Raises JsonLineError for the first bad line, after writing the
+    verdicts of every line before it. Give bytes (UTF-8), so that a line that is not UTF-8 is named
+    like any other bad line; a text stream raises UnicodeDecodeError where its decoder fails.
 
     Past the first batch, batches go to `workers` processes (default: one per core; fork only), at
     most two per worker in flight, so memory stays bounded on an endless stream."""
@@ -255,23 +241,15 @@ def classify_lines(ruleset: RuleSet, lines: Iterable[str] | Iterable[bytes], wri
     first = next(batches, None)
     if first is None:
         return
-    if isinstance(first, JsonLineError):
-        raise first
     workers = workers if workers is not None else (os.cpu_count() or 1)
     rest_pending = len(first[1]) == BATCH_LINES
     if workers < 2 or not rest_pending or "fork" not in mp.get_all_start_methods():
         for batch in itertools.chain([first], batches):
-            if isinstance(batch, JsonLineError):
-                raise batch
             _write_batch(_classify_batch(ruleset, *batch), write)
         return
     with mp.get_context("fork").Pool(workers, initializer=_set_worker_ruleset, initargs=(ruleset,)) as pool:
         in_flight: collections.deque = collections.deque()
         for batch in itertools.chain([first], batches):
-            if isinstance(batch, JsonLineError):
-                while in_flight:
-                    _write_batch(in_flight.popleft().get(), write)
-                raise batch
             in_flight.append(pool.apply_async(_worker_batch, batch))
             if len(in_flight) >= 2 * workers:
                 _write_batch(in_flight.popleft().get(), write)
