@@ -28,9 +28,10 @@ one-word term). Arabic-script terms also match with the attached article and pre
 (ال، و، ف، ب، ل، ك), so `سوريا` matches `وسوريا` and `لسوريا`.
 
 Speed: only items that contain an anchor are matched in full. For each rule with a positive weight,
-one of its concepts is an anchor (the one with the fewest stems, then the fewest words); an item with
-none of their words (for a phrase, its longest whole word), and none of their stems anywhere in its
-text, cannot reach a positive score and scores 0 at once.
+one of its concepts is an anchor (the one with the fewest stems, then the rarest words in ordinary
+news, by the bundled word counts that `rules seed` uses); an item with none of their words (for a
+phrase, its rarest whole word), and none of their stems anywhere in its text, cannot reach a
+positive score and scores 0 at once.
 """
 
 from __future__ import annotations
@@ -125,6 +126,13 @@ class RuleSet:
         stems = tuple(((), False, concept, term, f"{concept}:{term}")
                       for stem, concept, term in self.stems.get(token[:STEM_HEAD], ()) if token.startswith(stem))
         return tuple(sorted(exact + stems, key=lambda e: entry_order(e, self.shadows)))
+
+
+def _news_word_counts() -> dict[str, int]:
+    """How many of 62,127 real news items contain each folded word (the table `rules seed` ranks
+    against), to key the pre-filter on rare words. Imported here: seed imports this module."""
+    from .seed import load_background
+    return load_background().df
 
 
 def expand_term(term: str) -> list[tuple[tuple[str, ...], bool]]:
@@ -262,6 +270,7 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
             if other not in concepts:
                 raise fail(f"concepts.{cname}", "shadows", f"unknown concept {other!r}")
     ruleset = RuleSet(path, float(threshold), concepts, rules, shadowed)
+    df = _news_word_counts()
     seen: set[tuple[tuple[str, ...], bool, str]] = set()
     keys_of: dict[str, set[str]] = {c: set() for c in concepts}
     stems_of: dict[str, set[str]] = {c: set() for c in concepts}
@@ -280,9 +289,9 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
                     stems_of[cname].add(seq[0])
                 else:
                     ruleset.index.setdefault(seq[0], []).append((seq[1:], stem, cname, term, f"{cname}:{term}"))
-                    # The pre-filter needs one word every match must contain: a phrase's longest whole
-                    # word, which is rarer than its first ("regime" in "with the regime", not "with").
-                    keys_of[cname].add(max(seq[:-1] if stem else seq, key=len))
+                    # The pre-filter needs one word every match must contain: a phrase's rarest whole
+                    # word in ordinary news ("regime" in "with the regime", "syrian" in "syrian children").
+                    keys_of[cname].add(min(seq[:-1] if stem else seq, key=lambda w: (df.get(w, 0), -len(w))))
     # Longest phrases first, so "foreign minister" is tried before "foreign"; at equal length a
     # shadowing concept first, so that "syrians" (people) is seen before "syrians" could count as "syria".
     for entries in ruleset.index.values():
@@ -291,7 +300,8 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
     anchor_stems: set[str] = set()
     for rule in rules:
         if rule.weight > 0:
-            anchor = min(rule.concepts, key=lambda c: (len(stems_of[c]), len(keys_of[c])))
+            anchor = min(rule.concepts, key=lambda c: (len(stems_of[c]), sum(df.get(k, 0) for k in keys_of[c]),
+                                                       len(keys_of[c])))
             anchors |= keys_of[anchor]
             anchor_stems |= stems_of[anchor]
     ruleset.anchors = frozenset(anchors)
