@@ -27,19 +27,19 @@ def test_dev_set_floors():
 
 def test_training_set_floor():
     ev = evaluate(RULESET, read_labeled(DATA / "labeled-train.jsonl"))
-    assert ev.overall.f1 >= 0.92 and ev.overall.precision >= 0.95, ev.overall.line()
+    assert ev.overall.f1 >= 0.93 and ev.overall.precision >= 0.96, ev.overall.line()
 
 
 def test_second_training_set_floor():
     ev = evaluate(RULESET, read_labeled(DATA / "labeled-train2.jsonl"))
-    assert ev.overall.f1 >= 0.92 and ev.overall.recall >= 0.95, ev.overall.line()
+    assert ev.overall.f1 >= 0.96 and ev.overall.recall >= 0.96, ev.overall.line()
 
 
 def test_2023_feed_items_floors():
     # 2023 news as the corpus's English and Polish feeds carried it, mostly hard negatives (the
     # earthquake, strikes, other states' thaws, refugee politics). F1 0.954 at first sight, then tuned on.
     ev = evaluate(RULESET, read_labeled(DATA / "labeled-feeds23.jsonl"))
-    assert ev.overall.f1 >= 0.96 and ev.overall.precision >= 0.95 and ev.overall.recall >= 0.95, ev.overall.line()
+    assert ev.overall.f1 >= 0.97 and ev.overall.precision >= 0.96 and ev.overall.recall >= 0.96, ev.overall.line()
     assert ev.groups["lang"]["pl"].f1 >= 0.95, ev.groups["lang"]["pl"].line()
 
 
@@ -60,18 +60,19 @@ def test_headline_only_items(title, relevant):
 
 
 def test_third_holdout_floor():
-    # Written without sight of the rules or the other sets, measured once, not tuned on.
+    # Written without sight of the rules or the other sets, not tuned on (its aggregate was watched
+    # while tuning on the other sets in session 2; 19 of its items are near-copies of train2 items).
     ev = evaluate(RULESET, read_labeled(DATA / "labeled-holdout3.jsonl"))
-    assert ev.overall.f1 >= 0.91 and ev.overall.precision >= 0.88, ev.overall.line()
+    assert ev.overall.f1 >= 0.92 and ev.overall.precision >= 0.91, ev.overall.line()
 
 
 @pytest.mark.parametrize("name", ["labeled-holdout.jsonl", "labeled-holdout2.jsonl"])
 def test_holdout_set_floors(name):
     # Written apart from the rules and not tuned on (each looked at a few times): floors, not targets.
     ev = evaluate(RULESET, read_labeled(DATA / name))
-    assert ev.overall.f1 >= 0.92 and ev.overall.precision >= 0.92, ev.overall.line()
+    assert ev.overall.f1 >= 0.95 and ev.overall.precision >= 0.95, ev.overall.line()
     for lang, scores in ev.groups["lang"].items():
-        assert scores.f1 >= 0.85, (lang, scores.line())
+        assert scores.f1 >= 0.90, (lang, scores.line())
 
 
 @pytest.mark.skipif(not CORPUS.exists(), reason="needs ../shared/corpus (the December 2022 news corpus)")
