@@ -1,6 +1,9 @@
 """The classifier: seeds relevant, the --jsonl contract, matching that is right for EN/TR/AR."""
 
 import json
+import select
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,7 +62,7 @@ def test_jsonl_bad_utf8_names_its_line(tmp_path):
 
 
 def test_jsonl_large_input_keeps_order_and_stops_at_the_first_bad_line(tmp_path):
-    # More than two batches, so a multi-core machine classifies them in worker processes.
+    # 2 MB, more than two batches: a multi-core machine classifies them in worker processes.
     labeled = [json.loads(x) for x in (REPO / "tests" / "data" / "labeled-dev.jsonl").read_text().splitlines()]
     items = [dict(labeled[i % len(labeled)], id=i) for i in range(5_000)]
     f = tmp_path / "in.jsonl"
@@ -77,6 +80,41 @@ def test_jsonl_large_input_keeps_order_and_stops_at_the_first_bad_line(tmp_path)
     assert out.returncode == 2
     assert out.stderr.strip() == "newswatch: error: --jsonl line 4321: expected a JSON object"
     assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == list(range(4_320))
+
+
+def test_jsonl_lone_cr_line_endings(tmp_path):
+    # Read as text files are, in universal-newline mode: \r, \r\n and \n all end a line.
+    f = tmp_path / "in.jsonl"
+    f.write_bytes(b'{"id": 1, "title": "x"}\r{"id": 2, "title": "y"}\r\n{"id": 3, "title": "z"}\r')
+    out = newswatch("classify", "--jsonl", str(f))
+    assert out.returncode == 0, out.stderr
+    assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == [1, 2, 3]
+
+
+def test_jsonl_answers_a_pipe_line_by_line():
+    # `tail -f items.jsonl | newswatch classify --jsonl -`: each verdict comes out before the next line.
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "classify", "--jsonl", "-"], cwd=REPO,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(b'{"id": 1, "title": "Turkey and Syria hold talks in Moscow"}\n')
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        assert ready, "no verdict while the input stays open"
+        assert json.loads(proc.stdout.readline())["relevant"] is True
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=20)
+    assert proc.returncode == 0
+
+
+def test_jsonl_worker_that_dies_fails_the_run(tmp_path):
+    labeled = (REPO / "tests" / "data" / "labeled-dev.jsonl").read_text()
+    f = tmp_path / "in.jsonl"
+    f.write_text(labeled * 8)  # 1.5 MB: classified by worker processes
+    out = newswatch("classify", "--jsonl", str(f), "--workers", "2", env={"NEWSWATCH_KILL_AT": "classify.batch:1"},
+                    timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.strip() == "newswatch: error: a classify worker process died (killed, or out of memory?)"
 
 
 def test_classify_text_explains():

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import collections
-import itertools
-import json
-import multiprocessing as mp
-import os
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
-from .jsonl import JsonLineError, read_objects
 from .rules import Rule, RuleSet
 from .text import SENTENCE_BREAK, fold, split_folded, strip_html
 
@@ -167,99 +160,3 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
     score = round(score, 3)
     return Verdict(score >= ruleset.threshold, score, matches, explanation)
 
-
-# classify --jsonl: one verdict line per input line, in order; large inputs over worker processes.
-TEXT_FIELDS = ("title", "summary", "content")
-BLANK_VERDICT = '{"id": null, "relevant": false, "score": 0.0, "matches": []}'
-BATCH_LINES = 2_000  # lines per task handed to a worker process
-_worker_ruleset: RuleSet | None = None  # set in each worker process (inherited by fork)
-
-
-def verdict_line(ruleset: RuleSet, obj: dict | None) -> str:
-    """The JSON verdict of one parsed input line (None for a blank line), as the classify contract has it."""
-    if obj is None:  # a blank line: still one output line per input line
-        return BLANK_VERDICT
-    v = classify(ruleset, obj.get("title"), obj.get("summary"), obj.get("content"), explain=False)
-    return json.dumps({"id": obj.get("id"), "relevant": v.relevant, "score": v.score, "matches": v.matches},
-                      ensure_ascii=False)
-
-
-# A batch's verdict lines, and (line number, reason) of a bad line that ended it: plain values, which
-# cross the process boundary where an exception with its own __init__ would not unpickle.
-_BatchResult = tuple[list[str], tuple[int, str] | None]
-
-
-def _classify_batch(ruleset: RuleSet, first: int, lines: list[str] | list[bytes]) -> _BatchResult:
-    texts: list[str] = []
-    not_utf8: int | None = None
-    for i, line in enumerate(lines):  # bytes are decoded line by line, so an error names its line
-        if isinstance(line, bytes):
-            try:
-                line = line.decode("utf-8")
-            except UnicodeDecodeError:
-                not_utf8 = i
-                break
-        texts.append(line)
-    out: list[str] = []
-    try:
-        for _, obj in read_objects(texts, TEXT_FIELDS):
-            out.append(verdict_line(ruleset, obj))
-    except JsonLineError as e:  # renumber: the batch starts at line `first`
-        return out, (first + e.line - 1, e.reason)
-    return out, (None if not_utf8 is None else (first + not_utf8, "not UTF-8 text"))
-
-
-def _set_worker_ruleset(ruleset: RuleSet) -> None:
-    global _worker_ruleset
-    _worker_ruleset = ruleset
-
-
-def _worker_batch(first: int, lines: list[str] | list[bytes]) -> _BatchResult:
-    assert _worker_ruleset is not None
-    return _classify_batch(_worker_ruleset, first, lines)
-
-
-def _batches(lines: Iterable[str] | Iterable[bytes]) -> Iterator[tuple[int, list]]:
-    """(first line number, up to BATCH_LINES lines)."""
-    it = iter(lines)
-    first = 1
-    while batch := list(itertools.islice(it, BATCH_LINES)):
-        yield first, batch
-        first += len(batch)
-
-
-def classify_lines(ruleset: RuleSet, lines: Iterable[str] | Iterable[bytes], write: Callable[[str], object],
-                   workers: int | None = None) -> None:
-    """Classify JSON lines ("title", "summary", optional "id" and "content"), writing one verdict line
-    per input line, in input order. Raises JsonLineError for the first bad line, after writing the
-    verdicts of every line before it. Give bytes (UTF-8), so that a line that is not UTF-8 is named
-    like any other bad line; a text stream raises UnicodeDecodeError where its decoder fails.
-
-    Past the first batch, batches go to `workers` processes (default: one per core; fork only), at
-    most two per worker in flight, so memory stays bounded on an endless stream."""
-    batches = _batches(lines)
-    first = next(batches, None)
-    if first is None:
-        return
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    rest_pending = len(first[1]) == BATCH_LINES
-    if workers < 2 or not rest_pending or "fork" not in mp.get_all_start_methods():
-        for batch in itertools.chain([first], batches):
-            _write_batch(_classify_batch(ruleset, *batch), write)
-        return
-    with mp.get_context("fork").Pool(workers, initializer=_set_worker_ruleset, initargs=(ruleset,)) as pool:
-        in_flight: collections.deque = collections.deque()
-        for batch in itertools.chain([first], batches):
-            in_flight.append(pool.apply_async(_worker_batch, batch))
-            if len(in_flight) >= 2 * workers:
-                _write_batch(in_flight.popleft().get(), write)
-        while in_flight:
-            _write_batch(in_flight.popleft().get(), write)
-
-
-def _write_batch(result: _BatchResult, write: Callable[[str], object]) -> None:
-    out, error = result
-    if out:
-        write("\n".join(out) + "\n")
-    if error is not None:
-        raise JsonLineError(*error)

@@ -155,7 +155,7 @@ def digest(ctx: Context, dry_run: bool, fmt: str) -> None:
 @click.option("--jsonl", "jsonl", type=click.File("rb"), metavar="FILE|-",
               help='JSON lines with "title" and "summary" (optional "id", "content"); one verdict per line.')
 @click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
-              help="Processes for --jsonl (default: one per core; inputs under 2,000 lines use one).")
+              help="Processes for a --jsonl file of 1 MiB or more (default: one per core, at most 8).")
 @pass_ctx
 @user_errors
 def classify(ctx: Context, text: str | None, jsonl, workers: int | None) -> None:
@@ -171,12 +171,14 @@ def classify(ctx: Context, text: str | None, jsonl, workers: int | None) -> None
         title, _, body = text.strip().partition("\n")
         click.echo(classify_item(ruleset, title, body).describe(ruleset.threshold))
         return
-    from .classify import classify_lines
+    from .batch import WorkerDied, classify_jsonl
     from .jsonl import JsonLineError
     try:
-        classify_lines(ruleset, jsonl, sys.stdout.write, workers)  # bytes: each line decoded on its own
+        classify_jsonl(ruleset, jsonl, sys.stdout.write, workers, sys.stdout.flush)  # bytes: decoded line by line
     except JsonLineError as e:
         fail(f"--jsonl {e}", 2)
+    except WorkerDied as e:
+        fail(str(e), 1)
     sys.stdout.flush()
 
 
