@@ -138,10 +138,7 @@ def _classify_parallel(ruleset: RuleSet, lines: Iterator[bytes], write: Callable
     in_flight: collections.deque = collections.deque()
 
     def write_next() -> None:
-        try:
-            out, error = in_flight.popleft().result()
-        except BrokenProcessPool:
-            raise WorkerDied("a classify worker process died (killed, or out of memory?)") from None
+        out, error = in_flight.popleft().result()
         if out:
             write("\n".join(out) + "\n")
         if error is not None:
@@ -154,5 +151,7 @@ def _classify_parallel(ruleset: RuleSet, lines: Iterator[bytes], write: Callable
                 write_next()
         while in_flight:
             write_next()
+    except BrokenProcessPool:  # from result(), or from submit() once the pool knows
+        raise WorkerDied("a classify worker process died (killed, or out of memory?)") from None
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
