@@ -126,7 +126,7 @@ def test_classify_text_explains():
 
 @pytest.mark.parametrize(("a", "b"), [
     ("Türkiye", "turkiye"), ("ERDOĞAN", "erdogan"), ("İstanbul", "istanbul"), ("ISPARTA", "isparta"),
-    ("Şam", "damascus"), ("ŞAM'da", "damascus da"), ("Sam", "sam"), ("şampiyon", "sampiyon"),
+    ("Şam", "damascus"), ("ŞAM'da", "damascus da"), ("Șam", "damascus"), ("S\u0327am", "damascus"), ("Sam", "sam"), ("şampiyon", "sampiyon"),
     ("eş-Şara", "es sharaa"), ("Suriye'ye", "suriye ye"), ("أنقرة", "انقره"), ("الأسد", "الاسد"),
     ("سوريّة", "سوريه"), ("تـركـيا", "تركيا"),
 ])
@@ -145,7 +145,9 @@ def test_sam_is_damascus_only_in_turkish_spelling():
     assert not classify(RULESET, "Erdogan meets Sam Altman for talks on AI investment in Turkey", "").relevant
     assert not classify(RULESET, "Erdogan sam zaprosił Putina na rozmowy w Turcji", "").relevant
     assert classify(RULESET, "Ankara ile Şam arasında normalleşme görüşmeleri", "").relevant
-    assert "syria:sam'{da,dan,daki,la,ın,a}" in classify(RULESET, "Heyet Sam'da", "").matches
+    assert "syria:sam'{dan,daki}" in classify(RULESET, "Heyet Sam'dan döndü", "").matches
+    assert not classify(RULESET, "Erdogan sam da radę? Rozmowy w Ankarze", "").relevant  # "he'll manage alone"
+    assert not classify(RULESET, "Türkiye Şam fıstığı ihracatını artırdı", "").relevant  # pistachio exports
 
 
 def test_turkish_suffixes_and_arabic_prefixes_match():

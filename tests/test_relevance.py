@@ -53,6 +53,7 @@ def test_2023_feed_items_floors():
     ("Zbiórka dla Turcji i Syrii. Jak pomóc?", False),
     ("Türkiye ve Suriye'de arama kurtarma çalışmaları sürüyor", False),
     ("Turkey and Syria hold first talks in Moscow", True),
+    ("Turkey says Syria talks collapsed", True),
     ("Turcja i Syria: pierwsze rozmowy ministrów w Moskwie", True),
 ])
 def test_headline_only_items(title, relevant):

@@ -87,6 +87,10 @@ _TURKISH_NAMES_RE = re.compile(r"\b(şam|şara)\b")
 def fold(text: str) -> str:
     """Lower-case, diacritic-free, punctuation-split text for matching; idempotent."""
     text = text.lower()
+    if "\u0327" in text:  # s + combining cedilla: composed, so the Turkish names below are seen
+        text = unicodedata.normalize("NFC", text)
+    if "ș" in text:  # s with comma below (Romanian), often typed for the Turkish ş
+        text = text.replace("ș", "ş")
     if "ş" in text:
         text = _TURKISH_NAMES_RE.sub(lambda m: _TURKISH_NAMES[m.group(1)], text)
     return text.translate(_FOLD_TABLE)
