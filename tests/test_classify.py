@@ -82,10 +82,10 @@ def test_jsonl_large_input_keeps_order_and_stops_at_the_first_bad_line(tmp_path)
     assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == list(range(4_320))
 
 
-def test_jsonl_lone_cr_line_endings(tmp_path):
+def test_jsonl_lone_cr_line_endings_and_a_byte_order_mark(tmp_path):
     # Read as text files are, in universal-newline mode: \r, \r\n and \n all end a line.
     f = tmp_path / "in.jsonl"
-    f.write_bytes(b'{"id": 1, "title": "x"}\r{"id": 2, "title": "y"}\r\n{"id": 3, "title": "z"}\r')
+    f.write_bytes(b'\xef\xbb\xbf{"id": 1, "title": "x"}\r{"id": 2, "title": "y"}\r\n{"id": 3, "title": "z"}\r')
     out = newswatch("classify", "--jsonl", str(f))
     assert out.returncode == 0, out.stderr
     assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == [1, 2, 3]

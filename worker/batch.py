@@ -9,7 +9,9 @@ bytes, not by lines. Either way a bad line stops the run after the verdicts of e
 
 from __future__ import annotations
 
+import codecs
 import collections
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -48,7 +50,10 @@ def verdict_line(ruleset: RuleSet, obj: dict | None) -> str:
 
 def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Lines ended by \\n, \\r\\n or a lone \\r (as text files read in universal-newline mode), from
-    a binary stream's lines (which end at \\n only)."""
+    a binary stream's lines (which end at \\n only); a UTF-8 byte-order mark before the first is dropped."""
+    chunks = iter(chunks)
+    first = next(chunks, b"")
+    chunks = itertools.chain([first.removeprefix(codecs.BOM_UTF8)] if first else [], chunks)
     for line in chunks:
         if b"\r" not in line:
             yield line
