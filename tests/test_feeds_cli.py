@@ -79,5 +79,13 @@ def test_feed_and_polling_health_as_a_library(tmp_path):
     assert not ok.stale and ok.message == ("ok: last poll 44 min ago (limit 45); 1 of 2 feeds failing; "
                                            "0 relevant items not yet delivered")
     assert polling_health(cfg, 30, now=polled + timedelta(minutes=44)).stale
+    with Store(cfg.database.path) as store:  # every feed failing: polling runs, but nothing works
+        store.conn.execute("UPDATE feeds SET last_polled_at = '2024-12-22T10:00:00Z', last_status = 'error', "
+                           "error_count = 1, last_error = 'DNS lookup failed' WHERE url = 'https://a.example/rss'")
+    all_failing = polling_health(cfg, now=polled + timedelta(minutes=44))
+    assert not all_failing.stale and not all_failing.healthy
+    assert all_failing.message.startswith("failing: last poll 44 min ago (limit 45); 2 of 2 feeds failing")
+    with Store(cfg.database.path) as store:
+        store.conn.execute("UPDATE feeds SET last_status = 'ok', error_count = 0 WHERE url = 'https://a.example/rss'")
     failing = feed_health(cfg)[1]
     assert failing.status == "error" and failing.lines()[1] == " " * 14 + "2 errors: HTTP 503"

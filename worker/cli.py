@@ -297,10 +297,11 @@ def label(ctx: Context, item: str, verdict: str, note: str | None) -> None:
 @pass_ctx
 @user_errors
 def health(ctx: Context, max_age: int | None) -> None:
-    """Exit 0 when polling is current, 1 when it is stale (for monitoring and systemd watchdogs)."""
+    """Exit 0 when polling is current and working, 1 when it is stale or every feed is failing (for
+    monitoring and systemd watchdogs)."""
     from .health import polling_health
     result = polling_health(ctx.cfg, max_age)
-    if result.stale:
+    if not result.healthy:
         fail(result.message, 1)
     click.echo(result.message)
 

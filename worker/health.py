@@ -68,7 +68,8 @@ def feed_health(cfg: Config) -> list[FeedHealth]:
 
 @dataclass(frozen=True)
 class PollingHealth:
-    """Whether polling is current: stale when no active feed was polled for `limit_minutes`."""
+    """Whether polling is current (stale when no active feed was polled for `limit_minutes`) and
+    working (failing when every feed's last poll failed: no network, a proxy, a blocked host)."""
 
     stale: bool
     limit_minutes: int
@@ -80,15 +81,24 @@ class PollingHealth:
     missing_database: str | None = None  # the path, when there is no database there
 
     @property
+    def failing(self) -> bool:
+        return self.feeds > 0 and self.failing_feeds == self.feeds
+
+    @property
+    def healthy(self) -> bool:
+        return not (self.stale or self.failing)
+
+    @property
     def message(self) -> str:
-        """One line: "ok: ..." or "stale: ...", with the age of the last poll and the feeds failing."""
+        """One line: "ok: ...", "stale: ..." or "failing: ...", with the age of the last poll and the
+        feeds failing."""
         if self.missing_database is not None:
             return f"stale: no database at {self.missing_database} (never polled)"
         if self.last_poll_at is None:
             return "stale: never polled"
         line = (f"last poll {self.age_minutes:.0f} min ago (limit {self.limit_minutes}); {self.failing_feeds} of "
                 f"{plural(self.feeds, 'feed')} failing; {plural(self.undelivered, 'relevant item')} not yet delivered")
-        return f"{'stale' if self.stale else 'ok'}: {line}"
+        return f"{'stale' if self.stale else 'failing' if self.failing else 'ok'}: {line}"
 
 
 def polling_health(cfg: Config, max_age_minutes: int | None = None, now: datetime | None = None) -> PollingHealth:
