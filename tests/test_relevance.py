@@ -9,7 +9,7 @@ from worker.classify import classify
 from worker.evaluate import evaluate, read_labeled
 from worker.rules import load_rules
 
-from conftest import REPO, RULES
+from conftest import REPO, RULES, newswatch
 
 DATA = REPO / "tests" / "data"
 CORPUS = REPO.parent / "shared" / "corpus" / "news-2022-12.jsonl.gz"
@@ -93,3 +93,16 @@ def test_real_month_of_news_flags_the_story_and_little_else():
     # Of 62,127 real items, everything flagged is either labeled relevant or one of at most two
     # borderline items (an Erdogan–Putin call about a Syria corridor).
     assert len(set(flagged) - relevant_titles) <= 2, sorted(set(flagged) - relevant_titles)
+
+
+def test_rules_eval_command_on_several_files(tmp_path):
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text('{"title": "Turkey and Syria hold talks in Moscow", "summary": "", "relevant": false}\n'
+                     '{"title": "Rain in Istanbul", "summary": "", "relevant": false}\n')
+    out = newswatch("rules", "eval", str(DATA / "labeled-corpuspl.jsonl"), str(wrong))
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.split("\n\n== ")
+    assert first.startswith("== ") and "labeled-corpuspl.jsonl\nprecision 1.000  recall 1.000" in first
+    assert second.startswith(f"{wrong}\nprecision 0.000  recall 1.000  F1 0.000  (n 2: tp 0, fp 1, fn 0, tn 1)")
+    assert "Turkey and Syria hold talks in Moscow" in second.split("false positives (1):")[1]
+

@@ -435,17 +435,17 @@ def rules_seed(ctx: Context, seeds: tuple[str, ...], output: str, background: st
 
 
 @rules.command("eval")
-@click.argument("labeled", type=click.Path(dir_okay=False), required=False)
+@click.argument("labeled", type=click.Path(dir_okay=False), nargs=-1)
 @click.option("--from-db", "from_db", is_flag=True, help="Use the verdicts recorded with `newswatch label`.")
 @click.option("--show", default=50, show_default=True, help="Most false positives / negatives to list.")
 @click.option("--rules", "rules_path", metavar="FILE", help="Rules to measure (default: [classifier] rules).")
 @pass_ctx
 @user_errors
-def rules_eval(ctx: Context, labeled: str | None, from_db: bool, show: int, rules_path: str | None) -> None:
-    """Precision, recall, F1 and the errors on LABELED.jsonl (title, summary, relevant), or --from-db."""
+def rules_eval(ctx: Context, labeled: tuple[str, ...], from_db: bool, show: int, rules_path: str | None) -> None:
+    """Precision, recall, F1 and the errors on each LABELED.jsonl (title, summary, relevant), or --from-db."""
     from .evaluate import evaluate, read_labeled, report
-    if (labeled is None) == (not from_db):
-        raise click.UsageError("give LABELED.jsonl or --from-db (not both)")
+    if bool(labeled) == from_db:
+        raise click.UsageError("give LABELED.jsonl files or --from-db (not both)")
     ruleset = load_rules(rules_path or ctx.cfg.classifier.rules)
     if from_db:
         from .store import Store
@@ -453,9 +453,13 @@ def rules_eval(ctx: Context, labeled: str | None, from_db: bool, show: int, rule
             items = [dict(i, relevant=bool(i["relevant"])) for i in store.labeled_items()]
         if not items:
             fail("no labeled items yet: record verdicts with `newswatch label ITEM relevant|irrelevant`", 1)
-    else:
-        items = read_labeled(labeled)
-    click.echo(report(evaluate(ruleset, items), show=show))
+        click.echo(report(evaluate(ruleset, items), show=show))
+        return
+    evaluations = [(path, evaluate(ruleset, read_labeled(path))) for path in labeled]  # all read before any output
+    for n, (path, evaluation) in enumerate(evaluations):
+        if len(labeled) > 1:
+            click.echo(f"{chr(10) if n else ''}== {path}")
+        click.echo(report(evaluation, show=show))
 
 
 @cli.command()
