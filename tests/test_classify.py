@@ -1,14 +1,17 @@
 """The classifier: seeds relevant, the --jsonl contract, matching that is right for EN/TR/AR."""
 
 import json
+import os
 import select
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from worker.classify import classify
+from worker.jsonl import JsonLineError
 from worker.rules import RulesError, expand_term, load_rules, parse_rules
 from worker.text import fold
 
@@ -105,6 +108,34 @@ def test_jsonl_answers_a_pipe_line_by_line():
         proc.stdin.close()
         proc.wait(timeout=20)
     assert proc.returncode == 0
+
+
+def test_jsonl_pipe_that_backs_up_goes_to_workers_in_order(monkeypatch):
+    # A producer far ahead of us (cat file |): after the first batch, the rest goes to worker processes.
+    from worker import batch
+    parallel_from = []
+    original = batch._classify_parallel
+
+    def spy(*args, **kwargs):
+        parallel_from.append(kwargs.get("first"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "_classify_parallel", spy)
+    labeled = [json.loads(x) for x in (REPO / "tests" / "data" / "labeled-dev.jsonl").read_text().splitlines()]
+    lines = [json.dumps(dict(labeled[i % len(labeled)], id=i), ensure_ascii=False) for i in range(6_000)]
+    lines[4_320] = "[1, 2]"
+    data = ("\n".join(lines) + "\n").encode()
+    read_end, write_end = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write_end, data) and None, os.close(write_end)))
+    out: list[str] = []
+    with open(read_end, "rb", buffering=0) as source:
+        writer.start()
+        with pytest.raises(JsonLineError) as raised:
+            batch.classify_jsonl(RULESET, source, out.append, workers=2, flush=lambda: None)
+    writer.join()
+    assert parallel_from and parallel_from[0] > batch.BATCH_LINES
+    assert (raised.value.line, raised.value.reason) == (4_321, "expected a JSON object")
+    assert [json.loads(x)["id"] for x in "".join(out).splitlines()] == list(range(4_320))
 
 
 def test_jsonl_worker_that_dies_fails_the_run(tmp_path):

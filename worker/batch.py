@@ -1,10 +1,13 @@
 """classify --jsonl: one verdict line per input line, in input order, for streams of any size.
 
-A pipe or a terminal is classified line by line as it arrives, so `tail -f items.jsonl | newswatch
-classify --jsonl -` answers each line at once. A regular file of 1 MiB or more is cut into batches
-(2,000 lines or 1 MiB, whichever comes first) classified by worker processes, one per core (fork;
-at most 8 by default), with at most two batches per worker in flight: memory stays bounded by
-bytes, not by lines. Either way a bad line stops the run after the verdicts of every line before it.
+Large inputs are cut into batches (2,000 lines or 1 MiB, whichever comes first) classified by worker
+processes, one per core (fork; at most 8 by default), with at most two batches per worker in flight:
+memory stays bounded by bytes, not by lines. A regular file of 1 MiB or more goes to the workers at
+once. A pipe or a terminal starts line by line, each verdict written before the next read that may
+wait, so `tail -f items.jsonl | newswatch classify --jsonl -` answers each line as it comes; after
+2,000 lines, if the input is backing up (a read fills the whole buffer), the rest goes to the workers,
+which still write out what they have before each read that may wait. Either way a bad line stops the
+run after the verdicts of every line before it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ BATCH_LINES = 2_000
 BATCH_BYTES = 1 << 20
 PARALLEL_MIN_BYTES = 1 << 20  # smaller files are done before worker processes would have started
 MAX_DEFAULT_WORKERS = 8
+READ_SIZE = 1 << 16  # a pipe read; a full one means the producer is ahead of us
+
+Write = Callable[[str], object]
+Flush = Callable[[], object]
 
 
 class WorkerDied(RuntimeError):
@@ -48,14 +55,40 @@ def verdict_line(ruleset: RuleSet, obj: dict | None) -> str:
                       ensure_ascii=False)
 
 
-def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+def classify_jsonl(ruleset: RuleSet, source: BinaryIO, write: Write, workers: int | None = None,
+                   flush: Flush | None = None) -> None:
+    """Classify the JSON lines of `source` ("title", "summary", optional "id" and "content"), writing
+    one verdict line per input line in input order. From a pipe or a terminal, `flush` is called
+    whenever the input has nothing more to read yet, so each verdict reaches a reader at once. Raises
+    JsonLineError for the first bad line (not UTF-8, not JSON, not an object), after writing the
+    verdicts of every line before it, and WorkerDied if a worker process is killed."""
+    if workers is None:
+        workers = min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS)
+    parallel = workers > 1 and "fork" in mp.get_all_start_methods()
+    size = _file_size(source)
+    if size is not None or flush is None:  # a file (or a stream nobody waits on): no reads that wait
+        if parallel and size is not None and size >= PARALLEL_MIN_BYTES:
+            _classify_parallel(ruleset, split_lines(source), write, workers)
+        else:
+            _classify_serial(ruleset, split_lines(source), write)
+        return
+    reader = _PipeReader(source.fileno())
+    lines = split_lines(reader.lines())
+    done = _classify_serial(ruleset, lines, write, flush, reader if parallel else None)
+    if done is not None:  # the input backed up: the rest goes to the workers
+        _classify_parallel(ruleset, lines, write, workers, first=done + 1, flush=flush, reader=reader)
+
+
+def split_lines(chunks: Iterable[bytes | None]) -> Iterator[bytes | None]:
     """Lines ended by \\n, \\r\\n or a lone \\r (as text files read in universal-newline mode), from
-    a binary stream's lines (which end at \\n only); a UTF-8 byte-order mark before the first is dropped."""
+    a binary stream's lines (which end at \\n only); a UTF-8 byte-order mark before the first is
+    dropped. None (a pipe reader's "about to wait") passes through."""
     chunks = iter(chunks)
     first = next(chunks, b"")
-    chunks = itertools.chain([first.removeprefix(codecs.BOM_UTF8)] if first else [], chunks)
+    if first:
+        chunks = itertools.chain([first.removeprefix(codecs.BOM_UTF8)], chunks)
     for line in chunks:
-        if b"\r" not in line:
+        if line is None or b"\r" not in line:
             yield line
             continue
         parts = line.replace(b"\r\n", b"\n").split(b"\r")
@@ -64,30 +97,56 @@ def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield from parts
 
 
-def _decoded(lines: Iterable[bytes]) -> Iterator[str]:
-    for line in lines:
-        yield line.decode("utf-8")  # read_objects names the line of a UnicodeDecodeError
+class _PipeReader:
+    """The lines of a pipe or a terminal, read straight from its descriptor, with None before each read
+    that may wait (so that the consumer can write out what it has first)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.backlog = False  # the last read filled the buffer: the producer is ahead of us
+
+    def lines(self) -> Iterator[bytes | None]:
+        partial: list[bytes] = []  # the start of a line that has not ended yet (a long line: many reads)
+        while True:
+            yield None
+            chunk = os.read(self.fd, READ_SIZE)
+            self.backlog = len(chunk) == READ_SIZE
+            if not chunk:
+                break
+            start = 0
+            while (end := chunk.find(b"\n", start)) != -1:
+                partial.append(chunk[start:end + 1])
+                yield b"".join(partial)
+                partial = []
+                start = end + 1
+            if start < len(chunk):
+                partial.append(chunk[start:])
+        if partial:
+            yield b"".join(partial)
 
 
-def classify_jsonl(ruleset: RuleSet, source: BinaryIO, write: Callable[[str], object],
-                   workers: int | None = None, flush: Callable[[], object] | None = None) -> None:
-    """Classify the JSON lines of `source` ("title", "summary", optional "id" and "content"), writing
-    one verdict line per input line in input order; `flush` is called after each verdict when the
-    source is a pipe or a terminal, so the verdict reaches a reader at once. Raises JsonLineError for
-    the first bad line (not UTF-8, not JSON, not an object), after writing the verdicts of every line
-    before it, and WorkerDied if a worker process is killed."""
-    if workers is None:
-        workers = min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS)
-    size = _file_size(source)
-    if workers > 1 and size is not None and size >= PARALLEL_MIN_BYTES and "fork" in mp.get_all_start_methods():
-        _classify_parallel(ruleset, split_lines(source), write, workers)
-        return
-    if size is not None:
-        flush = None
-    for _, obj in read_objects(_decoded(split_lines(source)), TEXT_FIELDS):
+def _classify_serial(ruleset: RuleSet, lines: Iterator[bytes | None], write: Write, flush: Flush | None = None,
+                     switch: _PipeReader | None = None) -> int | None:
+    """Classify line by line. With `switch`, stop once BATCH_LINES lines are done and the input backs
+    up, and return how many lines were done (None when the input ended)."""
+    done = 0
+
+    def texts() -> Iterator[str]:
+        for line in lines:
+            if line is None:
+                if switch is not None and done >= BATCH_LINES and switch.backlog:
+                    return
+                if flush is not None:
+                    flush()
+                continue
+            yield line.decode("utf-8")  # read_objects names the line of a UnicodeDecodeError
+
+    stopped_early = False
+    for done, obj in read_objects(texts(), TEXT_FIELDS):
         write(verdict_line(ruleset, obj) + "\n")
-        if flush is not None:
-            flush()
+    if switch is not None and done >= BATCH_LINES and switch.backlog:
+        stopped_early = True
+    return done if stopped_early else None
 
 
 def _file_size(source: BinaryIO) -> int | None:
@@ -116,28 +175,15 @@ def _classify_batch(first: int, lines: list[bytes]) -> _BatchResult:
     checkpoint("classify.batch")  # the test of a worker that dies
     out: list[str] = []
     try:
-        for _, obj in read_objects(_decoded(lines), TEXT_FIELDS):
+        for _, obj in read_objects((line.decode("utf-8") for line in lines), TEXT_FIELDS):
             out.append(verdict_line(_worker_ruleset, obj))
     except JsonLineError as e:  # renumber: the batch starts at line `first`
         return out, (first + e.line - 1, e.reason)
     return out, None
 
 
-def _batches(lines: Iterator[bytes]) -> Iterator[tuple[int, list[bytes]]]:
-    """(first line number, lines): at most BATCH_LINES lines or about BATCH_BYTES bytes."""
-    first, batch, size = 1, [], 0
-    for line in lines:
-        batch.append(line)
-        size += len(line)
-        if len(batch) == BATCH_LINES or size >= BATCH_BYTES:
-            yield first, batch
-            first, batch, size = first + len(batch), [], 0
-    if batch:
-        yield first, batch
-
-
-def _classify_parallel(ruleset: RuleSet, lines: Iterator[bytes], write: Callable[[str], object],
-                       workers: int) -> None:
+def _classify_parallel(ruleset: RuleSet, lines: Iterator[bytes | None], write: Write, workers: int,
+                       first: int = 1, flush: Flush | None = None, reader: _PipeReader | None = None) -> None:
     pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_start_worker,
                                initargs=(ruleset,))
     in_flight: collections.deque = collections.deque()
@@ -149,11 +195,34 @@ def _classify_parallel(ruleset: RuleSet, lines: Iterator[bytes], write: Callable
         if error is not None:
             raise JsonLineError(*error)
 
+    def submit(batch: list[bytes]) -> None:
+        nonlocal first
+        in_flight.append(pool.submit(_classify_batch, first, batch))
+        first += len(batch)
+        if len(in_flight) >= 2 * workers:
+            write_next()
+
+    batch: list[bytes] = []
+    size = 0
     try:
-        for first, batch in _batches(lines):
-            in_flight.append(pool.submit(_classify_batch, first, batch))
-            if len(in_flight) >= 2 * workers:
-                write_next()
+        for line in lines:
+            if line is None:  # a read that may wait: unless the producer is ahead, hand out what we have
+                if reader is not None and not reader.backlog:
+                    if batch:
+                        submit(batch)
+                        batch, size = [], 0
+                    while in_flight:
+                        write_next()
+                    if flush is not None:
+                        flush()
+                continue
+            batch.append(line)
+            size += len(line)
+            if len(batch) == BATCH_LINES or size >= BATCH_BYTES:
+                submit(batch)
+                batch, size = [], 0
+        if batch:
+            submit(batch)
         while in_flight:
             write_next()
     except BrokenProcessPool:  # from result(), or from submit() once the pool knows
