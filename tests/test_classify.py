@@ -92,6 +92,9 @@ def test_jsonl_lone_cr_line_endings_and_a_byte_order_mark(tmp_path):
     out = newswatch("classify", "--jsonl", str(f))
     assert out.returncode == 0, out.stderr
     assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == [1, 2, 3]
+    piped = newswatch("classify", "--jsonl", "-", input="\ufeff" + '{"id": 1, "title": "x"}\r\n{"id": 2}\r')
+    assert piped.returncode == 0, piped.stderr
+    assert [json.loads(x)["id"] for x in piped.stdout.splitlines()] == [1, 2]
 
 
 def test_jsonl_answers_a_pipe_line_by_line():

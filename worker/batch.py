@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import collections
-import itertools
 import json
 import multiprocessing as mp
 import os
@@ -83,11 +82,10 @@ def split_lines(chunks: Iterable[bytes | None]) -> Iterator[bytes | None]:
     """Lines ended by \\n, \\r\\n or a lone \\r (as text files read in universal-newline mode), from
     a binary stream's lines (which end at \\n only); a UTF-8 byte-order mark before the first is
     dropped. None (a pipe reader's "about to wait") passes through."""
-    chunks = iter(chunks)
-    first = next(chunks, b"")
-    if first:
-        chunks = itertools.chain([first.removeprefix(codecs.BOM_UTF8)], chunks)
+    first = True
     for line in chunks:
+        if first and line is not None:
+            line, first = line.removeprefix(codecs.BOM_UTF8), False
         if line is None or b"\r" not in line:
             yield line
             continue
