@@ -15,7 +15,7 @@ from worker.jsonl import JsonLineError
 from worker.rules import RulesError, expand_term, load_rules, parse_rules
 from worker.text import fold
 
-from conftest import REPO, RULES, newswatch
+from conftest import REPO, RULES, newswatch, wait_for
 
 RULESET = load_rules(RULES)
 
@@ -92,9 +92,9 @@ def test_jsonl_lone_cr_line_endings_and_a_byte_order_mark(tmp_path):
     out = newswatch("classify", "--jsonl", str(f))
     assert out.returncode == 0, out.stderr
     assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == [1, 2, 3]
-    piped = newswatch("classify", "--jsonl", "-", input="\ufeff" + '{"id": 1, "title": "x"}\r\n{"id": 2}\r')
+    piped = newswatch("classify", "--jsonl", "-", input="\ufeff" + '{"id": 1, "title": "x"}\r\n\r\n{"id": 2}\r')
     assert piped.returncode == 0, piped.stderr
-    assert [json.loads(x)["id"] for x in piped.stdout.splitlines()] == [1, 2]
+    assert [json.loads(x)["id"] for x in piped.stdout.splitlines()] == [1, None, 2]  # a blank CRLF line counts
 
 
 def test_jsonl_answers_a_pipe_line_by_line():
@@ -139,6 +139,25 @@ def test_jsonl_pipe_that_backs_up_goes_to_workers_in_order(monkeypatch):
     assert parallel_from and parallel_from[0] > batch.BATCH_LINES
     assert (raised.value.line, raised.value.reason) == (4_321, "expected a JSON object")
     assert [json.loads(x)["id"] for x in "".join(out).splitlines()] == list(range(4_320))
+
+
+def test_jsonl_workers_end_with_a_terminated_run(tmp_path):
+    # `kill PID` on a run with workers: they must not live on holding the output pipe open.
+    f = tmp_path / "in.jsonl"
+    f.write_text((REPO / "tests" / "data" / "labeled-dev.jsonl").read_text() * 60)
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "classify", "--jsonl", str(f)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout.read(1)  # classifying
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], check=False, capture_output=True,
+                                  text=True).stdout.split()
+        assert children, "no worker processes"
+        proc.terminate()
+        proc.wait(timeout=20)
+        proc.stdout.read()  # returns: every writer of the pipe has gone
+    finally:
+        proc.kill()
+    assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), timeout=10)
 
 
 def test_jsonl_worker_that_dies_fails_the_run(tmp_path):

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import codecs
 import collections
+import ctypes
 import json
 import multiprocessing as mp
 import os
+import select
 import signal
 import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +39,7 @@ BATCH_BYTES = 1 << 20
 PARALLEL_MIN_BYTES = 1 << 20  # smaller files are done before worker processes would have started
 MAX_DEFAULT_WORKERS = 8
 READ_SIZE = 1 << 16  # a pipe read; a full one means the producer is ahead of us
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 Write = Callable[[str], object]
 Flush = Callable[[], object]
@@ -90,7 +94,7 @@ def split_lines(chunks: Iterable[bytes | None]) -> Iterator[bytes | None]:
             yield line
             continue
         parts = line.replace(b"\r\n", b"\n").split(b"\r")
-        if not parts[-1].strip(b"\n"):  # "a\r" ends a line, it does not start an empty one
+        if parts[-1] == b"":  # "a\r" ends a line, it does not start an empty one ("\r\n" alone is blank)
             parts.pop()
         yield from parts
 
@@ -108,7 +112,8 @@ class _PipeReader:
         while True:
             yield None
             chunk = os.read(self.fd, READ_SIZE)
-            self.backlog = len(chunk) == READ_SIZE
+            # A full read means the producer may be ahead, but it may have paused just there: ask.
+            self.backlog = len(chunk) == READ_SIZE and bool(select.select([self.fd], [], [], 0)[0])
             if not chunk:
                 break
             start = 0
@@ -166,6 +171,15 @@ def _start_worker(ruleset: RuleSet) -> None:
     global _worker_ruleset
     _worker_ruleset = ruleset
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which ends the pool
+    if sys.platform.startswith("linux"):  # die with the parent (SIGTERM, SIGKILL), not live on as orphans
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass
+    devnull = os.open(os.devnull, os.O_RDWR)  # and never hold the parent's pipes open: readers get their EOF
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
 
 
 def _classify_batch(first: int, lines: list[bytes]) -> _BatchResult:
@@ -223,6 +237,7 @@ def _classify_parallel(ruleset: RuleSet, lines: Iterator[bytes | None], write: W
             submit(batch)
         while in_flight:
             write_next()
+        pool.shutdown(wait=True)  # all answered; waiting avoids CPython gh-125451 (a traceback at exit)
     except BrokenProcessPool:  # from result(), or from submit() once the pool knows
         raise WorkerDied("a classify worker process died (killed, or out of memory?)") from None
     finally:
