@@ -38,7 +38,8 @@ BATCH_LINES = 2_000
 BATCH_BYTES = 1 << 20
 PARALLEL_MIN_BYTES = 1 << 20  # smaller files are done before worker processes would have started
 MAX_DEFAULT_WORKERS = 8
-READ_SIZE = 1 << 16  # a pipe read; a full one means the producer is ahead of us
+READ_SIZE = 1 << 16  # one read of a pipe
+PAUSE = 0.05  # seconds without input after which the workers' verdicts are written out
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 Write = Callable[[str], object]
@@ -105,15 +106,20 @@ class _PipeReader:
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
-        self.backlog = False  # the last read filled the buffer: the producer is ahead of us
+        self.backlog = False  # at the last None: more input was already waiting (the producer is ahead)
+
+    def ready(self, timeout: float = 0) -> bool:
+        """Whether input (or its end) is there to read, waiting at most `timeout` seconds."""
+        return bool(select.select([self.fd], [], [], timeout)[0])
 
     def lines(self) -> Iterator[bytes | None]:
         partial: list[bytes] = []  # the start of a line that has not ended yet (a long line: many reads)
         while True:
+            # Asked after the lines of the last read were taken, so a producer that kept writing while
+            # we worked is seen as ahead, and one that paused is not.
+            self.backlog = self.ready()
             yield None
             chunk = os.read(self.fd, READ_SIZE)
-            # A full read means the producer may be ahead, but it may have paused just there: ask.
-            self.backlog = len(chunk) == READ_SIZE and bool(select.select([self.fd], [], [], 0)[0])
             if not chunk:
                 break
             start = 0
@@ -218,8 +224,8 @@ def _classify_parallel(ruleset: RuleSet, lines: Iterator[bytes | None], write: W
     size = 0
     try:
         for line in lines:
-            if line is None:  # a read that may wait: unless the producer is ahead, hand out what we have
-                if reader is not None and not reader.backlog:
+            if line is None:  # a read that may wait: unless input comes soon, hand out what we have
+                if reader is not None and not reader.backlog and not reader.ready(PAUSE):
                     if batch:
                         submit(batch)
                         batch, size = [], 0
