@@ -150,12 +150,9 @@ def _classify_serial(ruleset: RuleSet, lines: Iterator[bytes | None], write: Wri
                 continue
             yield line.decode("utf-8")  # read_objects names the line of a UnicodeDecodeError
 
-    stopped_early = False
     for done, obj in read_objects(texts(), TEXT_FIELDS):
         write(verdict_line(ruleset, obj) + "\n")
-    if switch is not None and done >= BATCH_LINES and switch.backlog:
-        stopped_early = True
-    return done if stopped_early else None
+    return done if switch is not None and done >= BATCH_LINES and switch.backlog else None
 
 
 def _file_size(source: BinaryIO) -> int | None:
@@ -202,8 +199,7 @@ def _classify_batch(first: int, lines: list[bytes]) -> _BatchResult:
 
 def _classify_parallel(ruleset: RuleSet, lines: Iterator[bytes | None], write: Write, workers: int,
                        first: int = 1, flush: Flush | None = None, reader: _PipeReader | None = None) -> None:
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_start_worker,
-                               initargs=(ruleset,))
+    pool: ProcessPoolExecutor | None = None  # started with the first batch: a pipe may end at the switch
     in_flight: collections.deque = collections.deque()
 
     def write_next() -> None:
@@ -214,7 +210,10 @@ def _classify_parallel(ruleset: RuleSet, lines: Iterator[bytes | None], write: W
             raise JsonLineError(*error)
 
     def submit(batch: list[bytes]) -> None:
-        nonlocal first
+        nonlocal first, pool
+        if pool is None:
+            pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_start_worker,
+                                       initargs=(ruleset,))
         in_flight.append(pool.submit(_classify_batch, first, batch))
         first += len(batch)
         if len(in_flight) >= 2 * workers:
@@ -243,8 +242,10 @@ def _classify_parallel(ruleset: RuleSet, lines: Iterator[bytes | None], write: W
             submit(batch)
         while in_flight:
             write_next()
-        pool.shutdown(wait=True)  # all answered; waiting avoids CPython gh-125451 (a traceback at exit)
+        if pool is not None:
+            pool.shutdown(wait=True)  # all answered; waiting avoids CPython gh-125451 (a traceback at exit)
     except BrokenProcessPool:  # from result(), or from submit() once the pool knows
         raise WorkerDied("a classify worker process died (killed, or out of memory?)") from None
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
