@@ -36,6 +36,7 @@ positive score and scores 0 at once.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -128,6 +129,7 @@ class RuleSet:
         return tuple(sorted(exact + stems, key=lambda e: entry_order(e, self.shadows)))
 
 
+@functools.cache  # the daemon reloads the rules every cycle; the table never changes
 def _news_word_counts() -> dict[str, int]:
     """How many of 62,127 real news items contain each folded word (the table `rules seed` ranks
     against), to key the pre-filter on rare words. Imported here: seed imports this module."""
