@@ -297,7 +297,7 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
     # Longest phrases first, so "foreign minister" is tried before "foreign"; at equal length a
     # shadowing concept first, so that "syrians" (people) is seen before "syrians" could count as "syria".
     for entries in ruleset.index.values():
-        entries.sort(key=lambda e: (-len(e[0]), e[2] not in shadowed))
+        entries.sort(key=lambda e: entry_order(e, shadowed))
     anchors: set[str] = set()
     anchor_stems: set[str] = set()
     for rule in rules:
