@@ -1,4 +1,4 @@
-"""Bad config: one line naming the key or file, exit 2, no traceback."""
+"""Bad config or bad usage: one line naming the key, file or option, exit 2, no traceback."""
 
 import json
 
@@ -128,3 +128,21 @@ def test_user_input_never_gives_a_traceback(tmp_path, feed_server):
 def test_blank_jsonl_lines_keep_the_output_aligned():
     out = newswatch("classify", "--jsonl", "-", input='{"id": 1, "title": "a", "summary": ""}\n\n{"id": 3, "title": "b", "summary": ""}\n')
     assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == [1, None, 3]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["classify", "--workers", "0", "--jsonl", "-"],
+     ("newswatch: error: Invalid value for '--workers': 0 is not in the range 1<=x<=64"
+      " (see 'newswatch classify --help')")),
+    (["bogus"], "newswatch: error: No such command 'bogus' (see 'newswatch --help')"),
+    (["search"], "newswatch: error: Missing argument 'QUERY' (see 'newswatch search --help')"),
+])
+def test_usage_errors_are_one_line_and_exit_2(args, expected):
+    out = newswatch(*args)
+    assert out.returncode == 2 and out.stderr.strip() == expected, out.stderr
+
+
+def test_help_and_version_still_exit_0():
+    assert newswatch("--version").returncode == 0
+    out = newswatch("rules", "eval", "--help")
+    assert out.returncode == 0 and out.stdout.startswith("Usage: newswatch rules eval")

@@ -478,10 +478,26 @@ def demo(ctx: Context, outbox: str | None) -> None:
     click.echo(result.digest.line())
 
 
+NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
 def main() -> None:
     try:
-        cli(prog_name="newswatch")
+        # Not standalone: click's own usage errors would take three lines (Usage, Try, Error).
+        code = cli.main(prog_name="newswatch", standalone_mode=False)
+    except NoArgsIsHelp as e:  # a bare group (`newswatch rules`): its help, as click would
+        click.echo(e.format_message(), err=True)
+        sys.exit(e.exit_code)
+    except click.UsageError as e:
+        where = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
+        fail(e.format_message().rstrip(".") + where, e.exit_code)
+    except click.ClickException as e:
+        fail(e.format_message(), e.exit_code)
+    except click.Abort:  # Ctrl-C at a prompt or outside our own handlers
+        click.echo("Aborted!", err=True)
+        sys.exit(130)
     except BrokenPipeError:
         # The reader (head, less) went away: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
+    sys.exit(code if isinstance(code, int) else 0)
