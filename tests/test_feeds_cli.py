@@ -89,3 +89,19 @@ def test_feed_and_polling_health_as_a_library(tmp_path):
         store.conn.execute("UPDATE feeds SET last_status = 'ok', error_count = 0 WHERE url = 'https://a.example/rss'")
     failing = feed_health(cfg)[1]
     assert failing.status == "error" and failing.lines()[1] == " " * 14 + "2 errors: HTTP 503"
+
+
+def test_add_and_import_start_a_feed_list_that_does_not_exist_yet(tmp_path):
+    cfg = write_config(tmp_path, ["https://first.example/rss"])
+    opml = tmp_path / "feeds.opml"
+    opml.unlink()
+    out = newswatch("--config", str(cfg), "feeds", "add", "https://new.example/feed", "--category", "Wires")
+    assert out.returncode == 0, out.stderr
+    assert [(f.url, f.category) for f in read_opml(opml)] == [("https://new.example/feed", "Wires")]
+    opml.unlink()
+    (tmp_path / "reader.opml").write_text(READER_EXPORT)
+    out = newswatch("--config", str(cfg), "feeds", "import", str(tmp_path / "reader.opml"))
+    assert out.returncode == 0 and len(read_opml(opml)) == 4, out.stderr
+    opml.write_text("not xml")  # a list that exists is never replaced by an empty one
+    out = newswatch("--config", str(cfg), "feeds", "add", "https://other.example/feed")
+    assert out.returncode == 2 and "not valid OPML" in out.stderr and opml.read_text() == "not xml"

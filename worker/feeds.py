@@ -101,6 +101,19 @@ def write_opml(path: str | Path, feeds: list[FeedSpec], title: str = "newswatch 
     _write(ET.ElementTree(root), Path(path))
 
 
+def _open_for_adding(path: Path) -> tuple[ET.ElementTree, set[str]]:
+    """The list and its URLs; a list that does not exist yet starts empty (rss2email's `add` makes
+    its own file too)."""
+    if not path.exists():
+        root = ET.Element("opml", version="2.0")
+        ET.SubElement(ET.SubElement(root, "head"), "title").text = "newswatch feeds"
+        ET.SubElement(root, "body")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return ET.ElementTree(root), set()
+    present = {f.url for f in read_opml(path)}  # also rejects a file that is not OPML
+    return _parse(path), present
+
+
 def _body(tree: ET.ElementTree) -> ET.Element:
     body = tree.getroot().find("body")
     if body is None:
@@ -129,9 +142,9 @@ def add_feed(path: str | Path, url: str, title: str | None = None, category: str
     """Add a feed to the list (into its category group); False if it is already there."""
     path = Path(path)
     url = _check_url(url)
-    if any(f.url == url for f in read_opml(path)):
+    tree, present = _open_for_adding(path)
+    if url in present:
         return False
-    tree = _parse(path)
     attrs = {"type": "rss", "text": title or url, "title": title or url, "xmlUrl": url}
     if language:
         attrs["language"] = language
@@ -163,8 +176,7 @@ def import_opml(path: str | Path, source: str | Path) -> tuple[int, int]:
     if not incoming:
         raise FeedListError(f"feed list {source}: no feeds (outlines with xmlUrl) in it")
     path = Path(path)
-    present = {f.url for f in read_opml(path)}
-    tree = _parse(path)
+    tree, present = _open_for_adding(path)
     body = _body(tree)
     added = 0
     for f in incoming:
