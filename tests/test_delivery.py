@@ -167,3 +167,40 @@ def test_a_refused_recipient_does_not_block_the_others(tmp_path, feed_server):
     assert out.returncode == 0 and "the server refused these recipients: typo@example.org" in out.stdout
     assert "nothing new" in again.stdout and len(sink.messages) == 1
     assert pending_digest(tmp_path)[0][0][0] == "sent"
+
+
+def test_a_message_refused_run_after_run_goes_to_the_outbox_and_unblocks_newer_items(tmp_path, feed_server,
+                                                                                     smtp_server):
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=smtp_server.port)
+    newswatch("--config", str(cfg), "poll")
+    smtp_server.reply = "554 5.7.1 Message rejected as spam"
+    for refusals in (1, 2):
+        out = newswatch("--config", str(cfg), "digest")
+        assert out.returncode == 1 and "554" in out.stdout
+        assert pending_digest(tmp_path)[0][0][:2] == ("pending", refusals)
+    smtp_server.reply = "451 4.3.0 Try again later"  # a temporary failure starts the count again
+    assert newswatch("--config", str(cfg), "digest").returncode == 1
+    smtp_server.reply = "554 5.7.1 Message rejected as spam"
+    for _ in (1, 2):
+        assert newswatch("--config", str(cfg), "digest").returncode == 1
+    assert list((tmp_path / "outbox").glob("*.eml")) == []
+    out = newswatch("--config", str(cfg), "digest")  # the third refusal in a row
+    assert out.returncode == 1
+    assert out.stdout.startswith("digest: digest 1 saved to the outbox: the server refused it 3 times (SMTP")
+    [saved] = (tmp_path / "outbox").glob("*.eml")
+    assert "Turkish and Syrian defence ministers meet in Moscow" in saved.read_text()
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    assert db.execute("SELECT status, transport, outbox_path FROM digests").fetchone() == ("sent", "outbox", str(saved))
+    # Newer items are no longer held behind it, and the saved one is not mailed again.
+    smtp_server.reply = None
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS + [
+        {"title": "Fidan and al-Shaibani sign a customs accord in Ankara", "link": "https://news.example.org/a3",
+         "guid": "a3", "description": "Turkey and Syria agreed to reopen two more border gates."}]),
+        "application/rss+xml")
+    newswatch("--config", str(cfg), "poll", "--all")
+    out = newswatch("--config", str(cfg), "digest")
+    assert out.returncode == 0 and "delivered 1 item in 1 e-mail" in out.stdout, out.stdout
+    [mail] = smtp_server.messages
+    body = mail.get_body(("plain",)).get_content()
+    assert "customs accord" in body and "defence ministers" not in body

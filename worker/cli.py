@@ -146,7 +146,7 @@ def digest(ctx: Context, dry_run: bool, fmt: str) -> None:
         click.echo(summary.preview, nl=False)
         return
     click.echo(summary.line())
-    if summary.errors:
+    if summary.errors or summary.diverted:
         sys.exit(1)
 
 

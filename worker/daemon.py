@@ -56,7 +56,7 @@ def run_daemon(cfg: Config) -> None:
 
     def digest_job() -> None:
         s = send_digest(cfg)
-        log.log(logging.ERROR if s.errors else logging.INFO, "%s", s.line(), extra={"fields": {
+        log.log(logging.ERROR if s.errors or s.diverted else logging.INFO, "%s", s.line(), extra={"fields": {
             "event": "digest", "digests_sent": s.digests_sent, "items_delivered": s.items_delivered,
             "errors": s.errors}})
 

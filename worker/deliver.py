@@ -22,7 +22,11 @@ from .store import utcnow
 
 
 class DeliveryError(NewswatchError):
-    pass
+    def __init__(self, message: str, refused: bool = False):
+        super().__init__(message)
+        # The server answered 5xx to this message's content: a retry of the same bytes may well
+        # be refused again, while other messages may pass.
+        self.refused = refused
 
 
 def new_message_id(sender: str) -> str:
@@ -78,7 +82,8 @@ def send_smtp(msg: EmailMessage, cfg: Config) -> dict:
         raise DeliveryError(f"SMTP {s.host}:{s.port} refused every recipient: {', '.join(e.recipients)}") from None
     except smtplib.SMTPResponseException as e:
         err = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
-        raise DeliveryError(f"SMTP {s.host}:{s.port} answered {e.smtp_code} {err}") from None
+        refused = isinstance(e, smtplib.SMTPDataError) and 500 <= e.smtp_code < 600
+        raise DeliveryError(f"SMTP {s.host}:{s.port} answered {e.smtp_code} {err}", refused) from None
     except smtplib.SMTPException as e:
         raise DeliveryError(f"SMTP {s.host}:{s.port}: {e}") from None
     except TimeoutError:

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .classify import classify
 from .config import Config
-from .deliver import DeliveryError, build_message, new_message_id, post_webhook, send
+from .deliver import DeliveryError, build_message, new_message_id, post_webhook, send, write_outbox
 from .digest import (
     DigestContent,
     StoryKey,
@@ -80,8 +81,13 @@ class DigestSummary:
     preview: str | None = None
     notes: list[str] = field(default_factory=list)
     pruned: int = 0
+    diverted: list[str] = field(default_factory=list)  # refused by SMTP for good, saved in the outbox
 
     def line(self) -> str:
+        if self.diverted and not self.errors:
+            others = self.digests_sent - len(self.diverted)
+            return (f"digest: {'; '.join(self.diverted)}"
+                    + (f"; delivered {plural(others, 'other e-mail')}" if others else ""))
         if self.errors:
             return (f"digest: delivery failed, items kept for the next run: {self.errors[-1]}"
                     + (f" ({self.digests_sent} delivered before that)" if self.digests_sent else ""))
@@ -355,6 +361,9 @@ def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> Digest
     return summary
 
 
+REFUSALS_BEFORE_OUTBOX = 3  # runs in a row (days, for the daily digest) the server refused one digest
+
+
 def outbox_name(record: DigestRecord) -> str:
     """Stable per digest (a retry rewrites the same file), distinct across databases sharing an outbox."""
     return f"digest-{record.id:06d}-{hashlib.sha1(record.message_id.encode()).hexdigest()[:8]}"
@@ -368,15 +377,27 @@ def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSum
     try:
         transport, path, note = send(msg, cfg, outbox_name(record))
     except DeliveryError as e:
-        store.digest_failed(record.id, str(e))
-        summary.errors.append(str(e))
-        log.error("digest %d: %s", record.id, e)
-        return False
+        if not (e.refused and record.refusals + 1 >= REFUSALS_BEFORE_OUTBOX):
+            store.digest_failed(record.id, str(e), refused=e.refused)
+            summary.errors.append(str(e))
+            log.error("digest %d: %s", record.id, e)
+            return False
+        # Refused again and again: the same message would block every newer digest forever. Keep
+        # it where the user can read it, and let the next ones go.
+        transport, note = "outbox", f"digest {record.id} saved to the outbox: the server refused it {REFUSALS_BEFORE_OUTBOX} times ({e})"
+        try:
+            path = str(write_outbox(msg, Path(cfg.digest.outbox), outbox_name(record)))
+        except DeliveryError as outbox_error:
+            store.digest_failed(record.id, f"{e}; and {outbox_error}", refused=True)
+            summary.errors.append(f"{e}; and {outbox_error}")
+            return False
+        summary.diverted.append(note)
+        log.error("%s", note)
     # The documented window: the message is out, the database does not know it yet. A crash here
     # resends this digest with the same Message-ID.
     checkpoint("digest.sent")
     store.digest_sent(record.id, transport, path, note)
-    if note:
+    if note and transport == "smtp":
         summary.notes.append(note)
         log.warning("digest %d: %s", record.id, note)
     summary.digests_sent += 1

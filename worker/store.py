@@ -23,7 +23,7 @@ from .errors import NewswatchError
 from .failpoints import checkpoint
 from .text import where
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -114,6 +114,7 @@ class DigestRecord:
     status: str
     attempts: int
     item_ids: list[int]
+    refusals: int = 0  # consecutive attempts the server refused this very message (5xx after DATA)
 
 
 class StoreError(NewswatchError):
@@ -211,6 +212,9 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE feeds ADD COLUMN moved_to TEXT",  # a permanent redirect not yet in the feed list
         "ALTER TABLE feeds ADD COLUMN language TEXT",  # from the feed list, for items that do not say
         "CREATE INDEX IF NOT EXISTS items_when ON items (COALESCE(published_at, fetched_at))",
+    ],
+    [  # v6: consecutive permanent refusals of a digest's message, after which it goes to the outbox
+        "ALTER TABLE digests ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0",
     ],
 ]
 
@@ -609,11 +613,12 @@ class Store:
 
     def unsent_digests(self) -> list[DigestRecord]:
         out = []
-        for did, mid, status, attempts in self.conn.execute(
-                "SELECT id, message_id, status, attempts FROM digests WHERE status = 'pending' ORDER BY id"):
+        for did, mid, status, attempts, refusals in self.conn.execute(
+                "SELECT id, message_id, status, attempts, refusals FROM digests WHERE status = 'pending' "
+                "ORDER BY id"):
             ids = [r[0] for r in self.conn.execute("SELECT id FROM items WHERE digest_id = ? ORDER BY id",
                                                    (did,))]
-            out.append(DigestRecord(did, mid, status, attempts, ids))
+            out.append(DigestRecord(did, mid, status, attempts, ids, refusals))
         return out
 
     def claim_digest(self, message_id: str, limit: int, allow_empty: bool = False) -> DigestRecord | None:
@@ -643,8 +648,11 @@ class Store:
                       (now, transport, outbox_path, now, note, digest_id))
             c.execute("UPDATE items SET delivered_at = ? WHERE digest_id = ?", (now, digest_id))
 
-    def digest_failed(self, digest_id: int, error: str) -> None:
+    def digest_failed(self, digest_id: int, error: str, refused: bool = False) -> None:
+        """Count a failed attempt; `refused`: the server refused the message itself (a run of these
+        is counted, and any other failure ends the run)."""
         now = iso(utcnow())
         with self.transaction("digest.mark_failed") as c:
-            c.execute("UPDATE digests SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? "
-                      "WHERE id = ?", (now, error[:1000], digest_id))
+            c.execute("UPDATE digests SET attempts = attempts + 1, last_attempt_at = ?, last_error = ?, "
+                      "refusals = CASE WHEN ? THEN refusals + 1 ELSE 0 END WHERE id = ?",
+                      (now, error[:1000], refused, digest_id))
