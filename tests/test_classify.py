@@ -259,3 +259,16 @@ def test_a_concept_can_shadow_another():
     assert classify(ruleset, "Syrian government in Damascus", "").matches == ["syria:damascus", "syria:syrian"]
     with pytest.raises(RulesError, match="shadows: unknown concept 'turkey'"):
         parse_rules({**data, "concepts": {**data["concepts"], "x": {"terms": ["y"], "shadows": ["turkey"]}}})
+
+
+@pytest.mark.parametrize("items", [3_000, 30_000])  # one process; worker processes (a file over 1 MiB)
+def test_a_reader_that_stops_early_ends_it_quietly_with_141(tmp_path, items):
+    f = tmp_path / "in.jsonl"
+    f.write_text("".join(json.dumps({"id": k, "title": f"Ankara and Damascus talk, part {k}", "summary": "x" * 20})
+                         + "\n" for k in range(items)))
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "classify", "--jsonl", str(f)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert json.loads(proc.stdout.readline())["id"] == 0
+    proc.stdout.close()  # as `| head -1` does
+    assert proc.wait(timeout=60) == 141  # 128 + SIGPIPE, as Unix tools exit; click alone says 1
+    assert proc.stderr.read() == b""

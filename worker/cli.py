@@ -41,6 +41,12 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def stop_on_closed_pipe() -> None:
+    """The reader (head, less) went away: stop quietly with 128 + SIGPIPE, as Unix tools do."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+    sys.exit(141)
+
+
 def user_errors(fn: Callable) -> Callable:
     """One line on stderr and an exit code instead of a traceback for the errors a user can fix."""
     @functools.wraps(fn)
@@ -51,8 +57,8 @@ def user_errors(fn: Callable) -> Callable:
             fail(str(e), e.exit_code)
         except sqlite3.Error as e:  # locked, full, corrupt: say so on one line
             fail(f"database error: {e}", 1)
-        except BrokenPipeError:
-            raise
+        except BrokenPipeError:  # here, before click's own handler turns it into exit status 1
+            stop_on_closed_pipe()
         except OSError as e:  # a file we were told to read or write
             fail(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "), 1)
     return wrapper
@@ -497,7 +503,5 @@ def main() -> None:
         click.echo("Aborted!", err=True)
         sys.exit(130)
     except BrokenPipeError:
-        # The reader (head, less) went away: stop quietly, as Unix tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(141)
+        stop_on_closed_pipe()
     sys.exit(code if isinstance(code, int) else 0)
