@@ -70,7 +70,10 @@ def test_stats(polled):
     assert data["totals"]["items"] == 4 and data["totals"]["relevant"] == 3
     assert {d["day"]: d["items"] for d in data["per_day"]} == {"2022-12-28": 1, "2024-12-22": 2, "2024-12-23": 1}
     assert data["per_feed"][0]["items"] == 4 and data["per_feed"][0]["last_status"] == "ok"
-    assert "4 items, 3 relevant" in run(polled, "stats")
+    assert "all stored: 4 items, 3 relevant" in run(polled, "stats")
+    # The window is by publication date (2022-24 here): the table says so instead of looking empty.
+    table = run(polled, "stats", "--days", "7")
+    assert "per day, last 7 days by publication date" in table and "  none\n" in table
 
 
 def test_label_and_rules_eval_from_db(polled, tmp_path):

@@ -270,12 +270,17 @@ def stats(ctx: Context, days: int, fmt: str) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     t = data["totals"]
-    click.echo(f"{plural(t['items'], 'item')}, {t['relevant']} relevant ({t['undelivered']} not yet delivered); "
-               f"{plural(t['feeds'], 'active feed')}, {t['failing_feeds']} failing; last poll {t['last_poll'] or 'never'}")
-    click.echo(f"\nper day since {data['since'][:10]}:")
+    click.echo(f"all stored: {plural(t['items'], 'item')}, {t['relevant']} relevant ({t['undelivered']} not yet "
+               f"delivered); {plural(t['feeds'], 'active feed')}, {t['failing_feeds']} failing; "
+               f"last poll {t['last_poll'] or 'never'}")
+    # The window is by publication date: say so, or a month-old archive reads as an empty database.
+    window = f"last {plural(days, 'day')} by publication date (since {data['since'][:10]}; --days N for more)"
+    click.echo(f"\nper day, {window}:")
     for d in data["per_day"]:
         click.echo(f"  {d['day']}  {d['items']:>7} items  {d['relevant'] or 0:>5} relevant")
-    click.echo("\nper feed (most relevant first):")
+    if not data["per_day"]:
+        click.echo("  none")
+    click.echo("\nper feed, same window, most relevant first:")
     for f in data["per_feed"]:
         health = f"{f['last_status'] or 'never polled'}" + (f", {f['error_count']} errors" if f["error_count"] else "")
         click.echo(f"  {f['items']:>7} items {f['relevant']:>5} relevant  {health:24}  {f['feed'] or f['url']}")
