@@ -272,3 +272,19 @@ def test_a_reader_that_stops_early_ends_it_quietly_with_141(tmp_path, items):
     proc.stdout.close()  # as `| head -1` does
     assert proc.wait(timeout=60) == 141  # 128 + SIGPIPE, as Unix tools exit; click alone says 1
     assert proc.stderr.read() == b""
+
+
+def test_closed_stdin_and_a_latin1_terminal_get_no_traceback():
+    for args in (["classify", "--jsonl", "-"], ["classify", "-"]):
+        out = subprocess.run([sys.executable, "-m", "worker", *args], cwd=REPO, check=False,
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, preexec_fn=lambda: os.close(0))
+        assert out.returncode == 2 and out.stderr.strip() == (
+            "newswatch: error: standard input is closed: give a file, or pipe something in"), out.stderr
+    env = dict(os.environ, PYTHONIOENCODING="latin-1")
+    line = json.dumps({"id": 1, "title": "Fidan Şam'da Şara ile görüştü 🇹🇷"}, ensure_ascii=False) + "\n"
+    out = subprocess.run([sys.executable, "-m", "worker", "classify", "--jsonl", "-"], cwd=REPO, env=env, check=False,
+                         input=line.encode(), capture_output=True, timeout=60)
+    assert out.returncode == 0 and json.loads(out.stdout.decode("utf-8"))["relevant"] is True  # JSON: UTF-8
+    out = subprocess.run([sys.executable, "-m", "worker", "classify", "Fidan Şam'da Şara ile görüştü"], cwd=REPO,
+                         env=env, check=False, capture_output=True, timeout=60)
+    assert out.returncode == 0 and b"\\u015f" in out.stdout and b"Traceback" not in out.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import os
@@ -39,6 +40,9 @@ class Context:
 def fail(message: str, code: int) -> None:
     click.echo(f"newswatch: error: {message}", err=True)
     sys.exit(code)
+
+
+CLOSED_STDIN = "standard input is closed: give a file, or pipe something in"
 
 
 def stop_on_closed_pipe() -> None:
@@ -173,12 +177,16 @@ def classify(ctx: Context, text: str | None, jsonl, workers: int | None) -> None
     ruleset = load_rules(ctx.cfg.classifier.rules)
     if text is not None:
         if text == "-":
+            if sys.stdin is None:
+                fail(CLOSED_STDIN, 2)
             text = sys.stdin.read()
         title, _, body = text.strip().partition("\n")
         click.echo(classify_item(ruleset, title, body).describe(ruleset.threshold))
         return
     from .batch import WorkerDied, classify_jsonl
     from .jsonl import JsonLineError
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(encoding="utf-8")  # JSON lines are UTF-8, whatever the locale says
     try:
         classify_jsonl(ruleset, jsonl, sys.stdout.write, workers, sys.stdout.flush)  # bytes: decoded line by line
     except JsonLineError as e:
@@ -493,6 +501,9 @@ NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.
 
 
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):  # a Latin-1 terminal gets \u015f, not a traceback
+            stream.reconfigure(errors="backslashreplace")
     try:
         # Not standalone: click's own usage errors would take three lines (Usage, Try, Error).
         code = cli.main(prog_name="newswatch", standalone_mode=False)
@@ -504,6 +515,10 @@ def main() -> None:
         fail(e.format_message().rstrip(".") + where, e.exit_code)
     except click.ClickException as e:
         fail(e.format_message(), e.exit_code)
+    except RuntimeError as e:
+        if "sys.stdin" not in str(e):
+            raise
+        fail(CLOSED_STDIN, 2)
     except click.Abort:  # Ctrl-C at a prompt or outside our own handlers
         click.echo("Aborted!", err=True)
         sys.exit(130)
