@@ -288,3 +288,17 @@ def test_closed_stdin_and_a_latin1_terminal_get_no_traceback():
     out = subprocess.run([sys.executable, "-m", "worker", "classify", "Fidan Şam'da Şara ile görüştü"], cwd=REPO,
                          env=env, check=False, capture_output=True, timeout=60)
     assert out.returncode == 0 and b"\\u015f" in out.stdout and b"Traceback" not in out.stderr
+
+
+def test_a_rule_over_the_title_and_the_text_as_one():
+    data = {"threshold": 2, "concepts": {"protest": {"terms": ["protest*"]}, "turkey": {"terms": ["ankara"]}},
+            "rules": [{"name": "both", "all": ["protest", "turkey"], "within": "item", "in": "item", "weight": 2},
+                      {"name": "either", "all": ["protest", "turkey"], "within": "item", "weight": 0.5}]}
+    ruleset = parse_rules(data)
+    v = classify(ruleset, "Protests in Azaz", "Demonstrators reject Ankara's contacts with Damascus.")
+    assert v.relevant and v.score == 2.0 and [(h.rule, h.terms) for h in v.explanation] == [
+        ("both", ["ankara", "protest*"])]
+    assert classify(ruleset, "Protests in Azaz against Ankara", "").score == 2.5  # both rules, one field
+    assert classify(ruleset, "Protests in Azaz", "Nothing else.").score == 0
+    with pytest.raises(RulesError, match=r'\[\[rules\]\] #1 within: must be "item" when in = "item"'):
+        parse_rules({**data, "rules": [{**data["rules"][0], "within": 20}]})

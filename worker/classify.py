@@ -147,10 +147,14 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
         # Most rules lack one of their concepts: the subset tests skip them without a Python loop.
         in_title = rule.in_title and rule.concept_set <= title_present
         in_body = rule.in_body and rule.concept_set <= body_present
-        if not (in_title or in_body):
+        if rule.in_item and rule.concept_set <= title_present | body_present:
+            used: set[str] | None = set() if explain else None
+            count = _count(rule, {c: title_hits.get(c, []) + body_hits.get(c, []) for c in rule.concepts}, used)
+        elif not (in_title or in_body):
             continue
-        used: set[str] | None = set() if explain else None
-        count = (_count(rule, title_hits, used) if in_title else 0) + (_count(rule, body_hits, used) if in_body else 0)
+        else:
+            used = set() if explain else None
+            count = (_count(rule, title_hits, used) if in_title else 0) + (_count(rule, body_hits, used) if in_body else 0)
         if count:
             count = min(count, rule.max_count)
             points = rule.weight * count

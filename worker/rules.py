@@ -16,7 +16,7 @@ A rules file (TOML) has concept groups of terms and weighted rules over them:
     name = "relation"
     all = ["turkey", "syria", "relation"]   # every concept must occur ...
     within = 30                              # ... within 30 words ("sentence", or "item" for anywhere)
-    in = "any"                               # "title", "body" or "any"
+    in = "any"                               # "title", "body", "any" (either), "item" (both as one)
     weight = 3.0                             # points per co-occurrence (negative lowers the score)
     max_count = 3                            # at most this many co-occurrences count
 
@@ -50,7 +50,7 @@ ARABIC_PREFIXES = ("", "ال", "و", "وال", "ف", "فال", "ب", "بال", "
 _ARABIC_RE = re.compile(r"[\u0600-\u06FF]")
 _BRACES_RE = re.compile(r"\{([^{}]*)\}")
 
-FIELDS = ("title", "body", "any")
+FIELDS = ("title", "body", "any", "item")  # "any": title or body; "item": both as one text
 
 
 class RulesError(UsageError):
@@ -70,6 +70,7 @@ class Rule:
     concept_set: frozenset[str] = frozenset()
     in_title: bool = True  # from `field`, kept as flags for the hot loop
     in_body: bool = True
+    in_item: bool = False  # title and body as one text: a headline's subject, the summary's context
 
 
 # (remaining folded tokens, last of them is a stem, concept, term as written, "concept:term")
@@ -258,6 +259,8 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         fld = r.get("in", "any")
         if fld not in FIELDS:
             raise fail(None, "in", f"must be one of {', '.join(FIELDS)}", i)
+        if fld == "item" and (within_words is not None or sentence):
+            raise fail(None, "within", 'must be "item" when in = "item" (words are not counted across fields)', i)
         weight = r.get("weight")
         if not isinstance(weight, (int, float)) or isinstance(weight, bool):
             raise fail(None, "weight", "required, a number", i)
@@ -265,7 +268,8 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         if not isinstance(max_count, int) or isinstance(max_count, bool) or max_count < 1:
             raise fail(None, "max_count", "must be a positive integer", i)
         rules.append(Rule(str(name), tuple(names), within_words, sentence, fld, float(weight), max_count,
-                          str(r.get("description", "")), frozenset(names), fld != "body", fld != "title"))
+                          str(r.get("description", "")), frozenset(names), fld in ("title", "any"),
+                          fld in ("body", "any"), fld == "item"))
 
     for cname, hidden in shadowed.items():
         for other in hidden:
