@@ -3,9 +3,11 @@
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -302,3 +304,13 @@ def test_a_rule_over_the_title_and_the_text_as_one():
     assert classify(ruleset, "Protests in Azaz", "Nothing else.").score == 0
     with pytest.raises(RulesError, match=r'\[\[rules\]\] #1 within: must be "item" when in = "item"'):
         parse_rules({**data, "rules": [{**data["rules"][0], "within": 20}]})
+
+
+@pytest.mark.parametrize("args", [["classify", "-"], ["classify", "--jsonl", "-"]])
+def test_ctrl_c_while_reading_standard_input_is_quiet(args):
+    proc = subprocess.Popen([sys.executable, "-m", "worker", *args], cwd=REPO, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2)  # started, and waiting for input
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and err.decode().strip() == "Aborted!", err.decode()

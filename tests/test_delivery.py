@@ -169,38 +169,85 @@ def test_a_refused_recipient_does_not_block_the_others(tmp_path, feed_server):
     assert pending_digest(tmp_path)[0][0][0] == "sent"
 
 
+def refusals(tmp_path):
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    return db.execute("SELECT status, refusals FROM digests").fetchone()
+
+
 def test_a_message_refused_run_after_run_goes_to_the_outbox_and_unblocks_newer_items(tmp_path, feed_server,
                                                                                      smtp_server):
     feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
     cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=smtp_server.port)
     newswatch("--config", str(cfg), "poll")
     smtp_server.reply = "554 5.7.1 Message rejected as spam"
-    for refusals in (1, 2):
+    for count in (1, 2):
         out = newswatch("--config", str(cfg), "digest")
         assert out.returncode == 1 and "554" in out.stdout
-        assert pending_digest(tmp_path)[0][0][:2] == ("pending", refusals)
+        assert refusals(tmp_path) == ("pending", count)
     smtp_server.reply = "451 4.3.0 Try again later"  # a temporary failure starts the count again
     assert newswatch("--config", str(cfg), "digest").returncode == 1
+    assert refusals(tmp_path) == ("pending", 0)
     smtp_server.reply = "554 5.7.1 Message rejected as spam"
     for _ in (1, 2):
         assert newswatch("--config", str(cfg), "digest").returncode == 1
     assert list((tmp_path / "outbox").glob("*.eml")) == []
     out = newswatch("--config", str(cfg), "digest")  # the third refusal in a row
     assert out.returncode == 1
-    assert out.stdout.startswith("digest: digest 1 saved to the outbox: the server refused it 3 times (SMTP")
+    assert out.stdout.startswith("digest: digest 1 saved to the outbox: the server refused it 3 times in a row (SMTP")
     [saved] = (tmp_path / "outbox").glob("*.eml")
     assert "Turkish and Syrian defence ministers meet in Moscow" in saved.read_text()
     db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
-    assert db.execute("SELECT status, transport, outbox_path FROM digests").fetchone() == ("sent", "outbox", str(saved))
+    assert db.execute("SELECT status, transport, outbox_path, refusals FROM digests").fetchone() == (
+        "sent", "outbox", str(saved), 3)
     # Newer items are no longer held behind it, and the saved one is not mailed again.
     smtp_server.reply = None
-    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS + [
-        {"title": "Fidan and al-Shaibani sign a customs accord in Ankara", "link": "https://news.example.org/a3",
-         "guid": "a3", "description": "Turkey and Syria agreed to reopen two more border gates."}]),
-        "application/rss+xml")
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS + [NEWER_ITEM]), "application/rss+xml")
     newswatch("--config", str(cfg), "poll", "--all")
     out = newswatch("--config", str(cfg), "digest")
-    assert out.returncode == 0 and "delivered 1 item in 1 e-mail" in out.stdout, out.stdout
+    assert out.returncode == 0 and out.stdout.startswith("digest: delivered 1 item in 1 e-mail"), out.stdout
     [mail] = smtp_server.messages
     body = mail.get_body(("plain",)).get_content()
     assert "customs accord" in body and "defence ministers" not in body
+
+
+NEWER_ITEM = {"title": "Fidan and al-Shaibani sign a customs accord in Ankara", "link": "https://news.example.org/a3",
+              "guid": "a3", "description": "Turkey and Syria agreed to reopen two more border gates."}
+
+
+@pytest.mark.parametrize("kill_at", ["digest.mark_failed.before_commit", "digest.mark_failed.committed",
+                                     "outbox.written", "digest.mark_sent.before_commit"])
+def test_a_crash_while_saving_a_refused_digest_to_the_outbox(tmp_path, feed_server, smtp_server, kill_at):
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=smtp_server.port)
+    newswatch("--config", str(cfg), "poll")
+    smtp_server.reply = "554 5.7.1 Message rejected as spam"
+    for _ in (1, 2):
+        newswatch("--config", str(cfg), "digest")
+    # The third refusal, killed at `kill_at`:
+    killed = newswatch("--config", str(cfg), "digest", env={"NEWSWATCH_KILL_AT": f"{kill_at}:1"})
+    assert killed.returncode == -9
+    # The server would now take it: a digest already judged undeliverable still goes to the outbox,
+    # and one whose third refusal was lost is mailed. Either way exactly once, nowhere twice.
+    smtp_server.reply = None
+    newswatch("--config", str(cfg), "digest")
+    saved = list((tmp_path / "outbox").glob("*.eml"))
+    decided = kill_at != "digest.mark_failed.before_commit"
+    assert (len(saved), len(smtp_server.messages)) == ((1, 0) if decided else (0, 1))
+    assert refusals(tmp_path) == ("sent", 3 if decided else 2)
+    assert "nothing new" in newswatch("--config", str(cfg), "digest").stdout
+
+
+def test_a_message_over_the_servers_size_limit_counts_as_refused(tmp_path, feed_server):
+    # The server announces SIZE, so the refusal (552) comes at MAIL FROM, before any content.
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), data_size_limit=500)
+    controller.start()
+    try:
+        cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"], smtp_port=controller.port)
+        newswatch("--config", str(cfg), "poll")
+        outs = [newswatch("--config", str(cfg), "digest") for _ in range(3)]
+    finally:
+        controller.stop()
+    assert all(o.returncode == 1 and "552" in o.stdout for o in outs)
+    assert "saved to the outbox" in outs[2].stdout and refusals(tmp_path) == ("sent", 3)

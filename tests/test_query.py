@@ -3,11 +3,14 @@
 import csv
 import io
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
-from conftest import newswatch, rss, write_config
+from conftest import REPO, newswatch, rss, write_config
 
 ITEMS = [
     {"title": "Turkey and Syria agree to normalize ties in Moscow talks", "link": "https://a.example/1", "guid": "1",
@@ -135,3 +138,18 @@ def test_csv_cells_are_not_formulas(tmp_path, feed_server):
     assert [r["title"] for r in json.loads(run(cfg, "export", "--format", "json"))] == [
         '=HYPERLINK("http://x","y")', "-2 dead"]
     assert [json.loads(x)["feed"] for x in run(cfg, "export", "--format", "jsonl").splitlines()] == ["+Feed"] * 2
+
+
+def test_data_formats_are_utf8_whatever_the_terminal(polled):
+    latin1 = {"PYTHONIOENCODING": "latin-1"}
+    for args in (["export", "--format", "jsonl"], ["search", "suriye", "--format", "json"],
+                 ["export", "--format", "csv"], ["stats", "--format", "json"]):
+        out = subprocess.run([sys.executable, "-m", "worker", "--config", str(polled), *args], cwd=REPO, check=False,
+                             capture_output=True, timeout=60, env={**os.environ, **latin1})
+        assert out.returncode == 0, out.stderr
+        text = out.stdout.decode("utf-8")  # not Latin-1, not \u escapes
+        if args[0] != "stats":
+            assert "Türkiye ile Suriye" in text and "Şam" in text, args
+    table = subprocess.run([sys.executable, "-m", "worker", "--config", str(polled), "search", "suriye"], cwd=REPO,
+                           check=False, capture_output=True, timeout=60, env={**os.environ, **latin1})
+    assert table.returncode == 0 and "T\xfcrkiye".encode("latin-1") in table.stdout  # the table is for reading

@@ -45,6 +45,13 @@ def fail(message: str, code: int) -> None:
 CLOSED_STDIN = "standard input is closed: give a file, or pipe something in"
 
 
+def utf8_stdout() -> None:
+    """Data formats (JSON, CSV, OPML) are UTF-8 whatever the locale says; a lone surrogate from a
+    feed becomes a \\udxxx escape, which JSON reads back as the same string."""
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
+
+
 def stop_on_closed_pipe() -> None:
     """The reader (head, less) went away: stop quietly with 128 + SIGPIPE, as Unix tools do."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
@@ -73,7 +80,8 @@ class JsonLines(logging.Formatter):
         entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname.lower(),
                  "message": record.getMessage()}
         entry.update(getattr(record, "fields", {}))
-        return json.dumps(entry, ensure_ascii=False)
+        # Raw UTF-8 where stderr takes it (journald does); \u escapes, still JSON, where it may not.
+        return json.dumps(entry, ensure_ascii=(sys.stderr.encoding or "").lower() not in ("utf-8", "utf8"))
 
 
 def setup_logging(level: int, json_lines: bool = False) -> None:
@@ -185,8 +193,7 @@ def classify(ctx: Context, text: str | None, jsonl, workers: int | None) -> None
         return
     from .batch import WorkerDied, classify_jsonl
     from .jsonl import JsonLineError
-    if isinstance(sys.stdout, io.TextIOWrapper):
-        sys.stdout.reconfigure(encoding="utf-8")  # JSON lines are UTF-8, whatever the locale says
+    utf8_stdout()
     try:
         classify_jsonl(ruleset, jsonl, sys.stdout.write, workers, sys.stdout.flush)  # bytes: decoded line by line
     except JsonLineError as e:
@@ -231,6 +238,8 @@ def search(ctx: Context, query: str, relevant, since, until, feed, lang, limit: 
         raise click.UsageError("QUERY is empty")
     flt = build_filter(relevant, since, until, feed, lang)
     with Store(ctx.cfg.database.path, create=False) as store:
+        if fmt != "table":
+            utf8_stdout()
         n = write_rows(*store.query_rows(flt, fts=query, limit=limit, as_json=fmt in ("json", "jsonl")), fmt, sys.stdout)
     if not n and fmt == "table":
         click.echo("no matches", err=True)
@@ -251,6 +260,7 @@ def export(ctx: Context, relevant, since, until, feed, lang, fts, fmt: str, outp
     with Store(ctx.cfg.database.path, create=False) as store:
         names, rows = store.query_rows(flt, fts=fts, as_json=fmt in ("json", "jsonl"))
         if output is None:
+            utf8_stdout()
             write_rows(names, rows, fmt, sys.stdout)
             return
         with open(output, "w", encoding="utf-8", newline="") as out:
@@ -275,6 +285,7 @@ def stats(ctx: Context, days: int, fmt: str) -> None:
     with Store(ctx.cfg.database.path, create=False) as store:
         data = store.stats(days)
     if fmt == "json":
+        utf8_stdout()
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     t = data["totals"]
@@ -370,7 +381,10 @@ def feeds_add(ctx: Context, url: str, title: str | None, category: str | None, l
     """Add URL to the feed list; the next poll fetches it."""
     from .feeds import add_feed
     from .store import Store
+    new_list = not Path(ctx.cfg.feeds.opml).exists()
     added = add_feed(ctx.cfg.feeds.opml, url, title, category, language)
+    if new_list:  # run from the wrong directory, this is how the user finds out
+        click.echo(f"created the feed list {Path(ctx.cfg.feeds.opml).resolve()}")
     if Path(ctx.cfg.database.path).exists():
         with Store(ctx.cfg.database.path) as store:
             store.enable_feed(url.strip())  # a feed disabled by a 410 and re-added is polled again
@@ -415,6 +429,7 @@ def feeds_export(ctx: Context, output: str | None) -> None:
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:
             write_opml(Path(tmp) / "feeds.opml", specs, title="newswatch feeds")
+            utf8_stdout()  # the file declares encoding="UTF-8"
             click.echo((Path(tmp) / "feeds.opml").read_text(encoding="utf-8"), nl=False)
 
 
@@ -515,13 +530,13 @@ def main() -> None:
         fail(e.format_message().rstrip(".") + where, e.exit_code)
     except click.ClickException as e:
         fail(e.format_message(), e.exit_code)
+    except click.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort, a RuntimeError: first)
+        click.echo("Aborted!", err=True)
+        sys.exit(130)
     except RuntimeError as e:
         if "sys.stdin" not in str(e):
             raise
         fail(CLOSED_STDIN, 2)
-    except click.Abort:  # Ctrl-C at a prompt or outside our own handlers
-        click.echo("Aborted!", err=True)
-        sys.exit(130)
     except BrokenPipeError:
         stop_on_closed_pipe()
     sys.exit(code if isinstance(code, int) else 0)

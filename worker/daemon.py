@@ -58,7 +58,7 @@ def run_daemon(cfg: Config) -> None:
         s = send_digest(cfg)
         log.log(logging.ERROR if s.errors or s.diverted else logging.INFO, "%s", s.line(), extra={"fields": {
             "event": "digest", "digests_sent": s.digests_sent, "items_delivered": s.items_delivered,
-            "errors": s.errors}})
+            "errors": s.errors, "diverted": s.diverted}})
 
     def on_error(event: JobExecutionEvent) -> None:
         log.error("job %s failed: %s", event.job_id, event.exception)

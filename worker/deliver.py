@@ -82,7 +82,9 @@ def send_smtp(msg: EmailMessage, cfg: Config) -> dict:
         raise DeliveryError(f"SMTP {s.host}:{s.port} refused every recipient: {', '.join(e.recipients)}") from None
     except smtplib.SMTPResponseException as e:
         err = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
-        refused = isinstance(e, smtplib.SMTPDataError) and 500 <= e.smtp_code < 600
+        # 5xx to the content, or 552 (too big) to MAIL FROM when the server announced SIZE
+        refused = ((isinstance(e, smtplib.SMTPDataError) and 500 <= e.smtp_code < 600)
+                   or (isinstance(e, smtplib.SMTPSenderRefused) and e.smtp_code == 552))
         raise DeliveryError(f"SMTP {s.host}:{s.port} answered {e.smtp_code} {err}", refused) from None
     except smtplib.SMTPException as e:
         raise DeliveryError(f"SMTP {s.host}:{s.port}: {e}") from None

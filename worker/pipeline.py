@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -81,22 +82,19 @@ class DigestSummary:
     preview: str | None = None
     notes: list[str] = field(default_factory=list)
     pruned: int = 0
-    diverted: list[str] = field(default_factory=list)  # refused by SMTP for good, saved in the outbox
+    diverted: list[str] = field(default_factory=list)  # refused by SMTP run after run, saved in the outbox
 
     def line(self) -> str:
-        if self.diverted and not self.errors:
-            others = self.digests_sent - len(self.diverted)
-            return (f"digest: {'; '.join(self.diverted)}"
-                    + (f"; delivered {plural(others, 'other e-mail')}" if others else ""))
+        parts = []
+        if self.digests_sent:
+            where = f" -> {', '.join(self.paths)}" if self.paths else ""
+            notes = f" ({'; '.join(self.notes)})" if self.notes else ""
+            parts.append(f"delivered {plural(self.items_delivered, 'item')} in "
+                         f"{plural(self.digests_sent, 'e-mail')}{where}{notes}")
+        parts += self.diverted
         if self.errors:
-            return (f"digest: delivery failed, items kept for the next run: {self.errors[-1]}"
-                    + (f" ({self.digests_sent} delivered before that)" if self.digests_sent else ""))
-        if not self.digests_sent:
-            return "digest: nothing new to deliver"
-        where = f" -> {', '.join(self.paths)}" if self.paths else ""
-        notes = f" ({'; '.join(self.notes)})" if self.notes else ""
-        return (f"digest: delivered {plural(self.items_delivered, 'item')} in "
-                f"{plural(self.digests_sent, 'e-mail')}{where}{notes}")
+            parts.append(f"delivery failed, items kept for the next run: {self.errors[-1]}")
+        return "digest: " + ("; ".join(parts) or "nothing new to deliver")
 
 
 def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | None = None,
@@ -374,34 +372,45 @@ def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSum
     subject, text, html = _render(cfg, store, items, threshold)
     msg = build_message(cfg, subject, text, html, record.message_id)
     checkpoint("digest.before_send")
+    if record.refusals >= REFUSALS_BEFORE_OUTBOX:  # decided in a run that died before the file was written
+        return _divert(cfg, store, record, msg, summary, record.refusals, None)
     try:
         transport, path, note = send(msg, cfg, outbox_name(record))
     except DeliveryError as e:
-        if not (e.refused and record.refusals + 1 >= REFUSALS_BEFORE_OUTBOX):
-            store.digest_failed(record.id, str(e), refused=e.refused)
-            summary.errors.append(str(e))
-            log.error("digest %d: %s", record.id, e)
-            return False
-        # Refused again and again: the same message would block every newer digest forever. Keep
-        # it where the user can read it, and let the next ones go.
-        transport, note = "outbox", f"digest {record.id} saved to the outbox: the server refused it {REFUSALS_BEFORE_OUTBOX} times ({e})"
-        try:
-            path = str(write_outbox(msg, Path(cfg.digest.outbox), outbox_name(record)))
-        except DeliveryError as outbox_error:
-            store.digest_failed(record.id, f"{e}; and {outbox_error}", refused=True)
-            summary.errors.append(f"{e}; and {outbox_error}")
-            return False
-        summary.diverted.append(note)
-        log.error("%s", note)
+        # Recorded before anything else: a crash from here on cannot lose the count.
+        refusals = store.digest_failed(record.id, str(e), refused=e.refused)
+        if e.refused and refusals >= REFUSALS_BEFORE_OUTBOX:
+            return _divert(cfg, store, record, msg, summary, refusals, str(e))
+        summary.errors.append(str(e))
+        log.error("digest %d: %s", record.id, e)
+        return False
     # The documented window: the message is out, the database does not know it yet. A crash here
     # resends this digest with the same Message-ID.
     checkpoint("digest.sent")
     store.digest_sent(record.id, transport, path, note)
-    if note and transport == "smtp":
+    if note:
         summary.notes.append(note)
         log.warning("digest %d: %s", record.id, note)
     summary.digests_sent += 1
     summary.items_delivered += len(items)
     if path:
         summary.paths.append(path)
+    return True
+
+
+def _divert(cfg: Config, store: Store, record: DigestRecord, msg: EmailMessage, summary: DigestSummary,
+            refusals: int, error: str | None) -> bool:
+    """The server refused this message run after run: it would block every newer digest forever.
+    Keep it where the user can read it (a retry rewrites the same file), and let the next ones go."""
+    note = (f"digest {record.id} saved to the outbox: the server refused it {refusals} times in a row"
+            + (f" ({error})" if error else ""))
+    try:
+        path = str(write_outbox(msg, Path(cfg.digest.outbox), outbox_name(record)))
+    except DeliveryError as e:
+        summary.errors.append(f"{note}, but {e}")
+        log.error("%s, but %s", note, e)
+        return False
+    store.digest_sent(record.id, "outbox", path, note)
+    summary.diverted.append(f"{note} -> {path}")
+    log.error("%s -> %s", note, path)
     return True

@@ -648,11 +648,12 @@ class Store:
                       (now, transport, outbox_path, now, note, digest_id))
             c.execute("UPDATE items SET delivered_at = ? WHERE digest_id = ?", (now, digest_id))
 
-    def digest_failed(self, digest_id: int, error: str, refused: bool = False) -> None:
+    def digest_failed(self, digest_id: int, error: str, refused: bool = False) -> int:
         """Count a failed attempt; `refused`: the server refused the message itself (a run of these
-        is counted, and any other failure ends the run)."""
+        is counted, and any other failure ends the run). Returns the refusals in a row."""
         now = iso(utcnow())
         with self.transaction("digest.mark_failed") as c:
             c.execute("UPDATE digests SET attempts = attempts + 1, last_attempt_at = ?, last_error = ?, "
                       "refusals = CASE WHEN ? THEN refusals + 1 ELSE 0 END WHERE id = ?",
                       (now, error[:1000], refused, digest_id))
+            return c.execute("SELECT refusals FROM digests WHERE id = ?", (digest_id,)).fetchone()[0]
