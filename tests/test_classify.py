@@ -200,7 +200,7 @@ def test_sam_is_damascus_only_in_turkish_spelling():
     assert not classify(RULESET, "Erdogan meets Sam Altman for talks on AI investment in Turkey", "").relevant
     assert not classify(RULESET, "Erdogan sam zaprosił Putina na rozmowy w Turcji", "").relevant
     assert classify(RULESET, "Ankara ile Şam arasında normalleşme görüşmeleri", "").relevant
-    assert "syria:sam'{dan,daki}" in classify(RULESET, "Heyet Sam'dan döndü", "").matches
+    assert "syria:sam'{dan,daki,la}" in classify(RULESET, "Heyet Sam'dan döndü", "").matches
     assert not classify(RULESET, "Erdogan sam da radę? Rozmowy w Ankarze", "").relevant  # "he'll manage alone"
     assert not classify(RULESET, "Türkiye Şam fıstığı ihracatını artırdı", "").relevant  # pistachio exports
 
