@@ -141,13 +141,14 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
     title_hits, body_hits = _find(ruleset, title_toks), _find(ruleset, body_toks)
     matches = sorted({h[4] for hits in (title_hits, body_hits) for lst in hits.values() for h in lst})
     title_present, body_present = frozenset(title_hits), frozenset(body_hits)
+    item_present = title_present | body_present  # for the rules that read both as one
     score = 0.0
     explanation: list[RuleHit] = []
     for rule in ruleset.rules:
         # Most rules lack one of their concepts: the subset tests skip them without a Python loop.
         in_title = rule.in_title and rule.concept_set <= title_present
         in_body = rule.in_body and rule.concept_set <= body_present
-        if rule.in_item and rule.concept_set <= title_present | body_present:
+        if rule.in_item and rule.concept_set <= item_present:
             used: set[str] | None = set() if explain else None
             count = _count(rule, {c: title_hits.get(c, []) + body_hits.get(c, []) for c in rule.concepts}, used)
         elif not (in_title or in_body):

@@ -114,7 +114,7 @@ class DigestRecord:
     status: str
     attempts: int
     item_ids: list[int]
-    refusals: int = 0  # consecutive attempts the server refused this very message (5xx after DATA)
+    refusals: int = 0  # runs in a row the server refused this very message (content or size)
 
 
 class StoreError(NewswatchError):
