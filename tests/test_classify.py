@@ -306,6 +306,20 @@ def test_a_rule_over_the_title_and_the_text_as_one():
         parse_rules({**data, "rules": [{**data["rules"][0], "within": 20}]})
 
 
+def test_a_rule_does_not_count_in_a_field_where_an_excepted_concept_occurs():
+    data = {"threshold": 1, "concepts": {"turkey": {"terms": ["ankara"]}, "syria": {"terms": ["syria", "damascus"]},
+                                         "actor": {"terms": ["damascus"]}, "third": {"terms": ["washington"]}},
+            "rules": [{"name": "third-party", "all": ["third", "turkey", "syria"], "within": "item", "in": "title",
+                       "unless": ["actor"], "weight": -4},
+                      {"name": "pair", "all": ["turkey", "syria"], "within": "item", "weight": 5}]}
+    ruleset = parse_rules(data)
+    assert classify(ruleset, "Ankara and Washington discuss Syria", "").score == 1  # Syria as a topic
+    assert classify(ruleset, "Ankara and Damascus condemn Washington", "").score == 5  # Damascus a party
+    assert classify(ruleset, "Ankara and Washington discuss Syria", "Damascus").score == 1  # title only
+    with pytest.raises(RulesError, match=r"\[\[rules\]\] #1 unless: unknown concept 'kurds'"):
+        parse_rules({**data, "rules": [{**data["rules"][0], "unless": ["kurds"]}]})
+
+
 @pytest.mark.parametrize("args", [["classify", "-"], ["classify", "--jsonl", "-"]])
 def test_ctrl_c_while_reading_standard_input_is_quiet(args):
     proc = subprocess.Popen([sys.executable, "-m", "worker", *args], cwd=REPO, stdin=subprocess.PIPE,

@@ -148,7 +148,10 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
         # Most rules lack one of their concepts: the subset tests skip them without a Python loop.
         in_title = rule.in_title and rule.concept_set <= title_present
         in_body = rule.in_body and rule.concept_set <= body_present
-        if rule.in_item and rule.concept_set <= item_present:
+        if rule.unless:  # a field where an excepted concept occurs does not count
+            in_title = in_title and rule.unless.isdisjoint(title_present)
+            in_body = in_body and rule.unless.isdisjoint(body_present)
+        if rule.in_item and rule.concept_set <= item_present and rule.unless.isdisjoint(item_present):
             used: set[str] | None = set() if explain else None
             count = _count(rule, {c: title_hits.get(c, []) + body_hits.get(c, []) for c in rule.concepts}, used)
         elif not (in_title or in_body):

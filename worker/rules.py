@@ -19,6 +19,7 @@ A rules file (TOML) has concept groups of terms and weighted rules over them:
     in = "any"                               # "title", "body", "any" (either), "item" (both as one)
     weight = 3.0                             # points per co-occurrence (negative lowers the score)
     max_count = 3                            # at most this many co-occurrences count
+    unless = ["other_party"]                 # not counted in a field where one of these occurs
 
 Term syntax, all matched on folded text (case, Turkish dotted/dotless i, diacritics and Arabic letter
 forms unified; see text.fold): a word; a phrase of several words; `{a,b}` alternatives
@@ -71,6 +72,7 @@ class Rule:
     in_title: bool = True  # from `field`, kept as flags for the hot loop
     in_body: bool = True
     in_item: bool = False  # title and body as one text: a headline's subject, the summary's context
+    unless: frozenset[str] = frozenset()  # concepts whose presence in the field cancels the rule
 
 
 # (remaining folded tokens, last of them is a stem, concept, term as written, "concept:term")
@@ -234,7 +236,7 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
     raw_rules = data.get("rules")
     if not isinstance(raw_rules, list) or not raw_rules:
         raise fail(None, "rules", "required: at least one [[rules]] table")
-    rule_keys = {"name", "description", "all", "within", "in", "weight", "max_count"}
+    rule_keys = {"name", "description", "all", "within", "in", "weight", "max_count", "unless"}
     for i, r in enumerate(raw_rules):
         for key in r:
             if key not in rule_keys:
@@ -267,9 +269,17 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         max_count = r.get("max_count", 1)
         if not isinstance(max_count, int) or isinstance(max_count, bool) or max_count < 1:
             raise fail(None, "max_count", "must be a positive integer", i)
+        unless = r.get("unless", [])
+        if isinstance(unless, str):
+            unless = [unless]
+        if not isinstance(unless, list) or not all(isinstance(n, str) for n in unless):
+            raise fail(None, "unless", "must be a list of concept names", i)
+        for n in unless:
+            if n not in concepts:
+                raise fail(None, "unless", f"unknown concept {n!r}", i)
         rules.append(Rule(str(name), tuple(names), within_words, sentence, fld, float(weight), max_count,
                           str(r.get("description", "")), frozenset(names), fld in ("title", "any"),
-                          fld in ("body", "any"), fld == "item"))
+                          fld in ("body", "any"), fld == "item", frozenset(unless)))
 
     for cname, hidden in shadowed.items():
         for other in hidden:
