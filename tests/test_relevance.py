@@ -60,6 +60,21 @@ def test_headline_only_items(title, relevant):
     assert classify(RULESET, title, "").relevant is relevant
 
 
+@pytest.mark.parametrize(("title", "relevant"), [
+    # A third state with Turkey and Syria: Syria as a topic is not the story, the Syrian side as a party is.
+    ("Fidan and Rubio discuss Syria in Washington", False),
+    ("Araghchi in Ankara: Iran and Turkey discuss Syria", False),
+    ("Fidan and Shaibani condemn Israeli strikes on Damascus", True),
+    # Turkish news leaves the Turkish side implied: a bank, the ministry's sources, "with Damascus".
+    ("Ziraat Bankası Şam'da şube açtı", True),
+    ("Dışişleri kaynakları: Şam ile teknik temaslar sürüyor", True),
+    # "Since Assad's fall" is a date, not the Syrian state.
+    ("Esad'ın düşüşünden bu yana 600 bin Suriyeli döndü", False),
+])
+def test_who_is_a_party(title, relevant):
+    assert classify(RULESET, title, "").relevant is relevant
+
+
 def test_third_holdout_floor():
     # Written without sight of the rules or the other sets, not tuned on (its aggregate was watched
     # while tuning on the other sets in session 2; 19 of its items are near-copies of train2 items).
@@ -79,18 +94,27 @@ def test_turkish_arabic_2024_26_floor():
 
 @pytest.mark.parametrize("name", ["labeled-trnews.jsonl", "labeled-arnews.jsonl"])
 def test_turkish_and_arabic_feed_style_floors(name):
-    # Tuned on lightly in session 3 (0.927 and 0.939 at first sight, 0.930 and 0.942 now): floors
+    # Tuned on in sessions 3 and 4 (0.927 and 0.939 at first sight, 0.976 and 0.955 now): floors
     # under both, so that a rules edit that loses Turkish or Arabic news fails.
     ev = evaluate(RULESET, read_labeled(DATA / name))
-    assert ev.overall.f1 >= 0.91, ev.overall.line()
+    assert ev.overall.f1 >= 0.94, ev.overall.line()
+
+
+@pytest.mark.parametrize("name", ["labeled-tune5.jsonl", "labeled-tune6.jsonl"])
+def test_mixed_session4_tuning_floors(name):
+    # Mixed en/tr/ar feed items, tuned on in session 4 (0.953 and 0.919 at first sight).
+    ev = evaluate(RULESET, read_labeled(DATA / name))
+    assert ev.overall.f1 >= 0.92, ev.overall.line()
+    for lang, scores in ev.groups["lang"].items():
+        assert scores.f1 >= 0.90, (lang, scores.line())
 
 
 @pytest.mark.parametrize(("name", "floor"), [
     # Written blind to the rules and to every other set, not tuned on. Floors under what they measured
-    # (feedsho 0.961, realho 0.970, mixho 0.933, blind4 0.942), so that a rules edit that loses unseen
-    # quality fails.
-    ("labeled-feedsho.jsonl", 0.95), ("labeled-realho.jsonl", 0.95), ("labeled-mixho.jsonl", 0.90),
-    ("labeled-blind4.jsonl", 0.92),
+    # (feedsho 0.968, realho 0.970, mixho 0.959, blind4 0.952, blind5 0.968), so that a rules edit that
+    # loses unseen quality fails.
+    ("labeled-feedsho.jsonl", 0.95), ("labeled-realho.jsonl", 0.95), ("labeled-mixho.jsonl", 0.93),
+    ("labeled-blind4.jsonl", 0.93), ("labeled-blind5.jsonl", 0.95),
 ])
 def test_blind_held_out_floors(name, floor):
     ev = evaluate(RULESET, read_labeled(DATA / name))
