@@ -318,6 +318,8 @@ def test_a_rule_does_not_count_in_a_field_where_an_excepted_concept_occurs():
     assert classify(ruleset, "Ankara and Washington discuss Syria", "Damascus").score == 1  # title only
     with pytest.raises(RulesError, match=r"\[\[rules\]\] #1 unless: unknown concept 'kurds'"):
         parse_rules({**data, "rules": [{**data["rules"][0], "unless": ["kurds"]}]})
+    with pytest.raises(RulesError, match=r"\[\[rules\]\] #1 unless: 'turkey' is also in all"):
+        parse_rules({**data, "rules": [{**data["rules"][0], "unless": ["turkey"]}]})
 
 
 @pytest.mark.parametrize("args", [["classify", "-"], ["classify", "--jsonl", "-"]])

@@ -60,19 +60,32 @@ def test_headline_only_items(title, relevant):
     assert classify(RULESET, title, "").relevant is relevant
 
 
-@pytest.mark.parametrize(("title", "relevant"), [
-    # A third state with Turkey and Syria: Syria as a topic is not the story, the Syrian side as a party is.
-    ("Fidan and Rubio discuss Syria in Washington", False),
-    ("Araghchi in Ankara: Iran and Turkey discuss Syria", False),
-    ("Fidan and Shaibani condemn Israeli strikes on Damascus", True),
+@pytest.mark.parametrize(("title", "summary", "relevant"), [
+    # A third state with Turkey and Syria: Syria as a topic is not the story (5.5 and 4 before the
+    # third-party rule), the Syrian side as a party is.
+    ("Fidan and Rubio meet in Washington, Syria on the agenda",
+     "Turkey's foreign minister and the US secretary of state held talks on Syria and bilateral relations.", False),
+    ("Turkish and Israeli officials hold talks on Syria in Baku",
+     "The talks between Turkey and Israel aimed at a deconfliction mechanism in Syria.", False),
+    ("Fidan and Shaibani condemn Israeli strikes on Damascus", "The Turkish and Syrian foreign ministers met in Ankara.",
+     True),
+    ("Washington warns Ankara against Syria rapprochement", "", True),  # a third state on the thaw itself
     # Turkish news leaves the Turkish side implied: a bank, the ministry's sources, "with Damascus".
-    ("Ziraat Bankası Şam'da şube açtı", True),
-    ("Dışişleri kaynakları: Şam ile teknik temaslar sürüyor", True),
-    # "Since Assad's fall" is a date, not the Syrian state.
-    ("Esad'ın düşüşünden bu yana 600 bin Suriyeli döndü", False),
+    ("Ziraat Bankası Şam'da şube açtı", "", True),
+    ("Dışişleri kaynakları: Şam ile teknik temaslar sürüyor", "", True),
+    # ... but another state's dealings "with Syria", or another state's minister, are not Turkey's.
+    ("Lübnan, Suriye ile sınır anlaşması imzaladı",
+     "Lübnan ve Suriye, iki ülke arasındaki kara sınırının belirlenmesi için bir anlaşma imzaladı.", False),
+    ("Suriye Sağlık Bakanı hastaneleri ziyaret etti", "", False),
+    # "Since Assad's fall" is a date, not the Syrian state; "after Assad signals" is the state.
+    ("Esad'ın düşüşünden bu yana 600 bin Suriyeli döndü", "", False),
+    ("Turkey hopeful of talks after Assad signals openness to Erdogan meeting", "", True),
+    # Common words: Palmyra is also "destroys" in Arabic, Pegasus also the spyware.
+    ("طائرات تركية تدمر مواقع لقسد شمال سوريا", "", False),
+    ("Pegasus spyware targeted Syrian diplomats, researchers say", "", False),
 ])
-def test_who_is_a_party(title, relevant):
-    assert classify(RULESET, title, "").relevant is relevant
+def test_who_is_a_party(title, summary, relevant):
+    assert classify(RULESET, title, summary).relevant is relevant
 
 
 def test_third_holdout_floor():

@@ -277,6 +277,8 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         for n in unless:
             if n not in concepts:
                 raise fail(None, "unless", f"unknown concept {n!r}", i)
+            if n in names:  # the rule could never count
+                raise fail(None, "unless", f"{n!r} is also in all", i)
         rules.append(Rule(str(name), tuple(names), within_words, sentence, fld, float(weight), max_count,
                           str(r.get("description", "")), frozenset(names), fld in ("title", "any"),
                           fld in ("body", "any"), fld == "item", frozenset(unless)))
