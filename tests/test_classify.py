@@ -236,6 +236,13 @@ def test_rules_errors_name_line_and_key(tmp_path):
         load_rules(bad)
     with pytest.raises(RulesError, match=r"\[\[rules\]\] #1 all: unknown concept 'b'"):
         parse_rules({"threshold": 1, "concepts": {"a": {"terms": ["x"]}}, "rules": [{"all": ["b"], "weight": 1}]})
+    bad.write_text('threshold = 1\n[concepts.a]\nterms = ["x"]\n[[rules]]\nall = ["a"]\nweight = 1\n\n'
+                   '[[rules]]\nname = "second"\nall = ["a"]\nunless = ["b"]\nweight = 1\n')
+    with pytest.raises(RulesError, match=r"line 11: \[\[rules\]\] #2 unless: unknown concept 'b'"):
+        load_rules(bad)
+    bad.write_text(bad.read_text().replace('unless = ["b"]\nweight = 1\n', ""))
+    with pytest.raises(RulesError, match=r"line 8: \[\[rules\]\] #2 weight: required"):  # no key: the header
+        load_rules(bad)
     bad.write_text("threshold = \n")
     with pytest.raises(RulesError, match="invalid TOML"):
         load_rules(bad)

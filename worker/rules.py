@@ -162,17 +162,26 @@ def expand_term(term: str) -> list[tuple[tuple[str, ...], bool]]:
     return list(dict.fromkeys(out))
 
 
-def _line_of(source: str, table: str | None, key: str) -> int | None:
-    """Best-effort line number of `key` inside `[table]` (tomllib reports none for valid TOML)."""
+def _line_of(source: str, table: str | None, key: str, item: int | None = None) -> int | None:
+    """Best-effort line number of `key` inside `[table]`, or inside the item-th `[[rules]]` (tomllib
+    reports none for valid TOML); for a rule without the key, the line of its `[[rules]]` header."""
     current: str | None = None
+    rules_seen = 0
+    header: int | None = None
     for n, line in enumerate(source.splitlines(), 1):
         s = line.strip()
         if s.startswith("["):
             current = s.strip("[] ")
+            if s.replace(" ", "") == "[[rules]]":
+                current = f"rules#{rules_seen}"
+                rules_seen += 1
+                if item is not None and current == f"rules#{item}":
+                    header = n
             continue
-        if current == table and re.match(rf"{re.escape(key)}\s*=", s):
+        wanted = f"rules#{item}" if item is not None else table
+        if current == wanted and re.match(rf"{re.escape(key)}\s*=", s):
             return n
-    return None
+    return header
 
 
 def load_rules(path: str | Path) -> RuleSet:
@@ -192,7 +201,7 @@ def load_rules(path: str | Path) -> RuleSet:
 
 def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
     def fail(table: str | None, key: str, msg: str, item: int | None = None) -> RulesError:
-        line = _line_of(source, table, key) if item is None else None
+        line = _line_of(source, table, key, item)
         where = f"line {line}: " if line else ""
         name = f"[{table}] {key}" if table else key
         if item is not None:
