@@ -29,7 +29,11 @@ def _parse(path: Path) -> ET.ElementTree:
 
 def read_opml(path: str | Path) -> list[FeedSpec]:
     """Every outline with an xmlUrl, in document order, the first of duplicate URLs kept."""
-    path = Path(path)
+    return _specs(_parse_opml(Path(path)))
+
+
+def _parse_opml(path: Path) -> ET.ElementTree:
+    """The feed list's tree, or a FeedListError saying why it cannot be one."""
     try:
         tree = _parse(path)
     except FileNotFoundError:
@@ -41,7 +45,11 @@ def read_opml(path: str | Path) -> list[FeedSpec]:
     root = tree.getroot()
     if root.tag != "opml":
         raise FeedListError(f"feed list {path}: not OPML (root element <{root.tag}>)")
-    body = root.find("body")
+    return tree
+
+
+def _specs(tree: ET.ElementTree) -> list[FeedSpec]:
+    body = tree.getroot().find("body")
     feeds: dict[str, FeedSpec] = {}
 
     def walk(node: ET.Element, category: str | None) -> None:
@@ -110,8 +118,8 @@ def _open_for_adding(path: Path) -> tuple[ET.ElementTree, set[str]]:
         ET.SubElement(root, "body")
         path.parent.mkdir(parents=True, exist_ok=True)
         return ET.ElementTree(root), set()
-    present = {f.url for f in read_opml(path)}  # also rejects a file that is not OPML
-    return _parse(path), present
+    tree = _parse_opml(path)  # rejects a file that is not OPML, and leaves it untouched
+    return tree, {f.url for f in _specs(tree)}
 
 
 def _body(tree: ET.ElementTree) -> ET.Element:

@@ -246,19 +246,24 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
     if not isinstance(raw_rules, list) or not raw_rules:
         raise fail(None, "rules", "required: at least one [[rules]] table")
     rule_keys = {"name", "description", "all", "within", "in", "weight", "max_count", "unless"}
+
+    def concept_names(r: dict, i: int, key: str, default: list | None) -> list[str]:
+        """A rule's list of concepts under `key` (one name alone is a list of one); required without a default."""
+        value = r.get(key, default)
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or (default is None and not value) or not all(isinstance(n, str) for n in value):
+            raise fail(None, key, "must be a list of concept names", i)
+        for n in value:
+            if n not in concepts:
+                raise fail(None, key, f"unknown concept {n!r}", i)
+        return value
+
     for i, r in enumerate(raw_rules):
         for key in r:
             if key not in rule_keys:
                 raise fail(None, key, f"unknown key (expected one of {', '.join(sorted(rule_keys))})", i)
         name = r.get("name", f"rule-{i + 1}")
-        names = r.get("all")
-        if isinstance(names, str):
-            names = [names]
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise fail(None, "all", "must be a list of concept names", i)
-        for n in names:
-            if n not in concepts:
-                raise fail(None, "all", f"unknown concept {n!r}", i)
+        names = concept_names(r, i, "all", None)
         within = r.get("within", window if len(names) > 1 else "item")
         sentence = within == "sentence"
         if within in ("sentence", "item"):
@@ -278,14 +283,8 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         max_count = r.get("max_count", 1)
         if not isinstance(max_count, int) or isinstance(max_count, bool) or max_count < 1:
             raise fail(None, "max_count", "must be a positive integer", i)
-        unless = r.get("unless", [])
-        if isinstance(unless, str):
-            unless = [unless]
-        if not isinstance(unless, list) or not all(isinstance(n, str) for n in unless):
-            raise fail(None, "unless", "must be a list of concept names", i)
+        unless = concept_names(r, i, "unless", [])
         for n in unless:
-            if n not in concepts:
-                raise fail(None, "unless", f"unknown concept {n!r}", i)
             if n in names:  # the rule could never count
                 raise fail(None, "unless", f"{n!r} is also in all", i)
         rules.append(Rule(str(name), tuple(names), within_words, sentence, fld, float(weight), max_count,
