@@ -10,12 +10,13 @@ from worker.evaluate import evaluate, read_labeled
 from worker.rules import load_rules
 
 from conftest import REPO, RULES, newswatch
+from real_news import CORPUS, needs_corpus
 
 DATA = REPO / "tests" / "data"
-CORPUS = REPO.parent / "shared" / "corpus" / "news-2022-12.jsonl.gz"
 RULESET = load_rules(RULES)
 
 
+@needs_corpus  # 79 of its items are real December 2022 news, read from the corpus
 def test_dev_set_floors():
     ev = evaluate(RULESET, read_labeled(DATA / "labeled-dev.jsonl"))
     assert ev.overall.f1 >= 0.95 and ev.overall.precision >= 0.95 and ev.overall.recall >= 0.95
@@ -135,7 +136,7 @@ def test_blind_held_out_floors(name, floor):
     assert ev.overall.f1 >= floor, ev.overall.line()
 
 
-@pytest.mark.parametrize("name", ["labeled-holdout.jsonl", "labeled-holdout2.jsonl"])
+@pytest.mark.parametrize("name", [pytest.param("labeled-holdout.jsonl", marks=needs_corpus), "labeled-holdout2.jsonl"])
 def test_holdout_set_floors(name):
     # Written apart from the rules and not tuned on (each looked at a few times): floors, not targets.
     ev = evaluate(RULESET, read_labeled(DATA / name))
@@ -144,7 +145,7 @@ def test_holdout_set_floors(name):
         assert scores.f1 >= 0.90, (lang, scores.line())
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="needs ../shared/corpus (the December 2022 news corpus)")
+@needs_corpus
 def test_real_month_of_news_flags_the_story_and_little_else():
     # Every corpus item any labeled set carries, English and Polish (a fifth of the real feeds).
     labeled = [r for f in sorted(DATA.glob("labeled-*.jsonl")) for r in read_labeled(f)
@@ -152,7 +153,7 @@ def test_real_month_of_news_flags_the_story_and_little_else():
     relevant_titles = {r["title"] for r in labeled if r["relevant"]}
     assert any(not t.isascii() for t in relevant_titles)  # the Polish report of the Moscow meeting
     flagged = []
-    with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
+    with gzip.open(CORPUS / "news-2022-12.jsonl.gz", "rt", encoding="utf-8") as f:
         for line in f:
             item = json.loads(line)
             if classify(RULESET, item["title"], item["summary"], explain=False).relevant:
@@ -163,14 +164,19 @@ def test_real_month_of_news_flags_the_story_and_little_else():
     assert len(set(flagged) - relevant_titles) <= 2, sorted(set(flagged) - relevant_titles)
 
 
+@needs_corpus
 def test_rules_eval_command_on_several_files(tmp_path):
     wrong = tmp_path / "wrong.jsonl"
-    wrong.write_text('{"title": "Turkey and Syria hold talks in Moscow", "summary": "", "relevant": false}\n'
-                     '{"title": "Rain in Istanbul", "summary": "", "relevant": false}\n')
-    out = newswatch("rules", "eval", str(DATA / "labeled-corpuspl.jsonl"), str(wrong))
+    wrong.write_text('{"title": "Turkey and Syria hold talks in Moscow", "summary": "", "relevant": false, '
+                     '"source": "written"}\n{"title": "Rain in Istanbul", "summary": "", "relevant": false, '
+                     '"source": "written"}\n')
+    out = newswatch("rules", "eval", str(wrong), str(DATA / "labeled-corpuspl.jsonl"))
     assert out.returncode == 0, out.stderr
-    first, second = out.stdout.split("\n\n== ")
-    assert first.startswith("== ") and "labeled-corpuspl.jsonl\nprecision 1.000  recall 1.000" in first
-    assert second.startswith(f"{wrong}\nprecision 0.000  recall 1.000  F1 0.000  (n 2: tp 0, fp 1, fn 0, tn 1)")
-    assert "Turkey and Syria hold talks in Moscow" in second.split("false positives (1):")[1]
-
+    table, first, second = out.stdout.split("\n\n== ")
+    # The table leads with the real set (the Polish corpus items), then the written one.
+    rows = table.splitlines()[1:]
+    assert rows[0].split()[:3] == [str(DATA / "labeled-corpuspl.jsonl"), "real", "10"], rows
+    assert rows[1].split()[:3] == [str(wrong), "written", "2"], rows
+    assert first.startswith(f"{wrong} (written text)\nprecision 0.000  recall 1.000  F1 0.000  (n 2: tp 0, fp 1, fn 0, tn 1)")
+    assert "Turkey and Syria hold talks in Moscow" in first.split("false positives (1):")[1]
+    assert second.startswith(f"{DATA / 'labeled-corpuspl.jsonl'} (real text)\nprecision 1.000  recall 1.000")

@@ -13,8 +13,9 @@ class RuleHit:
     rule: str
     count: int
     weight: float
-    points: float
+    points: float  # what the rule added to the score: 0 where a stronger rule of its group counted
     terms: list[str]
+    group: str = ""
 
 
 @dataclass
@@ -32,7 +33,8 @@ class Verdict:
         verdict = "RELEVANT" if self.relevant else "not relevant"
         lines = [f"{verdict}: score {self.score:g} (threshold {threshold:g})"]
         for h in self.explanation:
-            lines.append(f"  {h.points:+g}  {h.rule}: {h.count} x {h.weight:g}  [{', '.join(h.terms)}]")
+            note = f"  (group {h.group}: a stronger rule counted)" if h.group and not h.points else ""
+            lines.append(f"  {h.points:+g}  {h.rule}: {h.count} x {h.weight:g}  [{', '.join(h.terms)}]{note}")
         if not self.explanation:
             lines.append("  no rule fired" + ("" if self.matches else "; no term matched"))
         if self.matches:
@@ -144,6 +146,7 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
     item_present = title_present | body_present  # for the rules that read both as one
     score = 0.0
     explanation: list[RuleHit] = []
+    strongest: dict[str, float] = {}  # group -> points of its strongest rule so far
     for rule in ruleset.rules:
         # Most rules lack one of their concepts: the subset tests skip them without a Python loop.
         in_title = rule.in_title and rule.concept_set <= title_present
@@ -162,9 +165,24 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
         if count:
             count = min(count, rule.max_count)
             points = rule.weight * count
+            if rule.group:
+                # One piece of evidence counts once: the group adds its strongest rule's points.
+                best = strongest.get(rule.group)
+                if best is not None and abs(points) <= abs(best):
+                    points = 0.0
+                else:
+                    score -= best or 0.0
+                    strongest[rule.group] = points
             score += points
             if explain:
-                explanation.append(RuleHit(rule.name, count, rule.weight, points, sorted(used)))
+                explanation.append(RuleHit(rule.name, count, rule.weight, points, sorted(used), rule.group))
+    if explain and strongest:
+        # A rule that counted first and was then outdone by a stronger one of its group shows 0.
+        for i, h in enumerate(explanation):
+            if h.group and h.points and h.points != strongest[h.group]:
+                explanation[i] = RuleHit(h.rule, h.count, h.weight, 0.0, h.terms, h.group)
+            elif h.group and h.points:
+                strongest[h.group] = float("nan")  # counted: later equal ones show 0
     score = round(score, 3)
     return Verdict(score >= ruleset.threshold, score, matches, explanation)
 

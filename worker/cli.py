@@ -477,7 +477,7 @@ def rules_seed(ctx: Context, seeds: tuple[str, ...], output: str, background: st
 @user_errors
 def rules_eval(ctx: Context, labeled: tuple[str, ...], from_db: bool, show: int, rules_path: str | None) -> None:
     """Precision, recall, F1 and the errors on each LABELED.jsonl (title, summary, relevant), or --from-db."""
-    from .evaluate import evaluate, read_labeled, report
+    from .evaluate import evaluate, provenance, read_labeled, report, summary_table
     if bool(labeled) == from_db:
         raise click.UsageError("give LABELED.jsonl files or --from-db (not both)")
     ruleset = load_rules(rules_path or ctx.cfg.classifier.rules)
@@ -489,10 +489,13 @@ def rules_eval(ctx: Context, labeled: tuple[str, ...], from_db: bool, show: int,
             fail("no labeled items yet: record verdicts with `newswatch label ITEM relevant|irrelevant`", 1)
         click.echo(report(evaluate(ruleset, items), show=show))
         return
-    evaluations = [(path, evaluate(ruleset, read_labeled(path))) for path in labeled]  # all read before any output
-    for n, (path, evaluation) in enumerate(evaluations):
+    sets = [(path, read_labeled(path)) for path in labeled]  # all read before any output
+    evaluations = [(path, provenance(items), evaluate(ruleset, items)) for path, items in sets]
+    if len(labeled) > 1:
+        click.echo(summary_table([(path, kind, ev.overall) for path, kind, ev in evaluations]) + "\n")
+    for n, (path, kind, evaluation) in enumerate(evaluations):
         if len(labeled) > 1:
-            click.echo(f"{chr(10) if n else ''}== {path}")
+            click.echo(f"{chr(10) if n else ''}== {path} ({kind} text)")
         click.echo(report(evaluation, show=show))
 
 

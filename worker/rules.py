@@ -20,6 +20,8 @@ A rules file (TOML) has concept groups of terms and weighted rules over them:
     weight = 3.0                             # points per co-occurrence (negative lowers the score)
     max_count = 3                            # at most this many co-occurrences count
     unless = ["other_party"]                 # not counted in a field where one of these occurs
+    group = "relation"                       # one piece of evidence: of the rules of a group that
+                                             # fire, only the one with the most points counts
 
 Term syntax, all matched on folded text (case, Turkish dotted/dotless i, diacritics and Arabic letter
 forms unified; see text.fold): a word; a phrase of several words; `{a,b}` alternatives
@@ -73,6 +75,7 @@ class Rule:
     in_body: bool = True
     in_item: bool = False  # title and body as one text: a headline's subject, the summary's context
     unless: frozenset[str] = frozenset()  # concepts whose presence in the field cancels the rule
+    group: str = ""  # rules of one group are one piece of evidence: only the strongest counts
 
 
 # (remaining folded tokens, last of them is a stem, concept, term as written, "concept:term")
@@ -190,6 +193,8 @@ def load_rules(path: str | Path) -> RuleSet:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RulesError(f"rules file not found: {where(path)}") from None
+    except UnicodeDecodeError as e:
+        raise RulesError(f"rules file {path}: not UTF-8 text (byte {e.start})") from None
     except OSError as e:
         raise RulesError(f"rules file {path}: {e.strerror}") from None
     try:
@@ -245,7 +250,7 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
     raw_rules = data.get("rules")
     if not isinstance(raw_rules, list) or not raw_rules:
         raise fail(None, "rules", "required: at least one [[rules]] table")
-    rule_keys = {"name", "description", "all", "within", "in", "weight", "max_count", "unless"}
+    rule_keys = {"name", "description", "all", "within", "in", "weight", "max_count", "unless", "group"}
 
     def concept_names(r: dict, i: int, key: str, default: list | None) -> list[str]:
         """A rule's list of concepts under `key` (one name alone is a list of one); required without a default."""
@@ -287,9 +292,12 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         for n in unless:
             if n in names:  # the rule could never count
                 raise fail(None, "unless", f"{n!r} is also in all", i)
+        group = r.get("group", "")
+        if not isinstance(group, str):
+            raise fail(None, "group", "must be a string (the name of the group)", i)
         rules.append(Rule(str(name), tuple(names), within_words, sentence, fld, float(weight), max_count,
                           str(r.get("description", "")), frozenset(names), fld in ("title", "any"),
-                          fld in ("body", "any"), fld == "item", frozenset(unless)))
+                          fld in ("body", "any"), fld == "item", frozenset(unless), group))
 
     for cname, hidden in shadowed.items():
         for other in hidden:
