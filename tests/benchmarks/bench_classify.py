@@ -21,7 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from worker.evaluate import read_labeled  # noqa: E402  (the checkout's package, not an installed one)
+from worker.evaluate import read_labeled
+
 CORPUS = REPO.parent / "shared" / "corpus" / "news-2022-12.jsonl.gz"
 REFERENCE = (
     "import json, sys\n"
