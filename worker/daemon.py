@@ -30,6 +30,26 @@ class DaemonError(NewswatchError):
     pass
 
 
+def poll_job(cfg: Config, stop: threading.Event) -> bool:
+    """The daemon's poll job: one cycle and its log line. A cycle that fails as a whole (the database
+    is full or locked, the rules file was broken by an edit) is logged on one line and the job
+    returns normally, so the next interval tries again; poll_cycle has recorded it for `health`.
+    Returns whether the cycle worked."""
+    # Rules are re-read each cycle so an edited rules file takes effect without a restart.
+    started = time.monotonic()
+    try:
+        s = poll_cycle(cfg, stop=stop)
+    except NewswatchError as e:
+        log.error("poll failed: %s (tried again next cycle)", e, extra={"fields": {
+            "event": "poll", "error": str(e), "seconds": round(time.monotonic() - started, 2)}})
+        return False
+    log.info("poll: %s", s.line(), extra={"fields": {
+        "event": "poll", "feeds": s.feeds, "new_items": s.new_items, "relevant": s.relevant, "errors": s.errors,
+        "not_modified": s.not_modified, "alerts_sent": s.alerts_sent, "bytes": s.bytes,
+        "seconds": round(time.monotonic() - started, 2)}})
+    return True
+
+
 def run_daemon(cfg: Config) -> None:
     """Run until SIGTERM or SIGINT; the first poll starts at once."""
     # Fail at start, not at the first job, on rules or a feed list that cannot be read.
@@ -45,14 +65,8 @@ def run_daemon(cfg: Config) -> None:
     tz = ZoneInfo(cfg.digest.timezone)
     scheduler = BlockingScheduler(timezone=tz, job_defaults={"coalesce": True, "max_instances": 1})
 
-    def poll_job() -> None:
-        # Rules are re-read each cycle so an edited rules file takes effect without a restart.
-        started = time.monotonic()
-        s = poll_cycle(cfg, stop=stop)
-        log.info("poll: %s", s.line(), extra={"fields": {
-            "event": "poll", "feeds": s.feeds, "new_items": s.new_items, "relevant": s.relevant, "errors": s.errors,
-            "not_modified": s.not_modified, "alerts_sent": s.alerts_sent, "bytes": s.bytes,
-            "seconds": round(time.monotonic() - started, 2)}})
+    def job() -> None:
+        poll_job(cfg, stop)
 
     def digest_job() -> None:
         s = send_digest(cfg)
@@ -65,7 +79,7 @@ def run_daemon(cfg: Config) -> None:
 
     interval = cfg.poll.interval_minutes
     hour, minute = (int(x) for x in cfg.digest.time.split(":"))
-    scheduler.add_job(poll_job, IntervalTrigger(minutes=interval, timezone=tz), id="poll",
+    scheduler.add_job(job, IntervalTrigger(minutes=interval, timezone=tz), id="poll",
                       next_run_time=datetime.now(tz), misfire_grace_time=interval * 60)
     scheduler.add_job(digest_job, CronTrigger(hour=hour, minute=minute, timezone=tz), id="digest",
                       misfire_grace_time=DIGEST_GRACE_SECONDS)

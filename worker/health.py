@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .config import Config
 from .feeds import FeedSpec, read_opml
-from .store import Store
+from .store import Store, iso, utcnow
 from .text import plural
 
 FEED_TABLE_HEADER = (f"{'STATUS':12} {'HTTP':>4} {'ERR':>4} {'ITEMS':>6}  {'LAST SUCCESS':16}  {'NEXT POLL':16}  "
@@ -66,6 +68,58 @@ def feed_health(cfg: Config) -> list[FeedHealth]:
     return rows
 
 
+# The outcome of the last poll cycle, kept beside the database rather than in it: a cycle that failed
+# because the database cannot be written (a full disk) must still be able to say so. The file has a
+# fixed size and is rewritten in place, so once it exists, recording an outcome needs no new disk space.
+STATUS_SIZE = 1024
+
+
+def status_path(db_path: str | Path) -> Path:
+    return Path(f"{db_path}.poll-status")
+
+
+def record_poll_outcome(db_path: str | Path, error: str | None) -> None:
+    """Remember whether the last poll cycle worked (error None) or why it failed; best effort."""
+    entry = {"at": iso(utcnow()), "error": error}
+    data = json.dumps(entry, ensure_ascii=False).encode()
+    if len(data) > STATUS_SIZE - 1:
+        entry["error"] = (error or "")[:STATUS_SIZE // 4]  # a UTF-8 character takes at most 4 bytes
+        data = json.dumps(entry, ensure_ascii=False).encode()
+    try:
+        fd = os.open(status_path(db_path), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return  # no directory yet, or no room for a new file: health falls back to the poll times
+    try:
+        os.pwrite(fd, data.ljust(STATUS_SIZE - 1) + b"\n", 0)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def reserve_poll_status(db_path: str | Path) -> None:
+    """Create the status file at its full size if it is missing (while there is room for it)."""
+    try:
+        fd = os.open(status_path(db_path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError:
+        return  # there already, or no room: nothing to do either way
+    try:
+        os.write(fd, b"{}".ljust(STATUS_SIZE - 1) + b"\n")
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_poll_outcome(db_path: str | Path) -> tuple[str, str | None] | None:
+    """(when, error or None) of the last poll cycle recorded, None if none is."""
+    try:
+        entry = json.loads(status_path(db_path).read_bytes())
+        return str(entry["at"]), entry.get("error")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 @dataclass(frozen=True)
 class PollingHealth:
     """Whether polling is current (stale when no active feed was polled for `limit_minutes`) and
@@ -79,10 +133,12 @@ class PollingHealth:
     failing_feeds: int = 0
     undelivered: int = 0
     missing_database: str | None = None  # the path, when there is no database there
+    cycle_error: str | None = None  # why the last poll cycle failed as a whole (a full disk), if it did
+    cycle_failed_at: str | None = None
 
     @property
     def failing(self) -> bool:
-        return self.feeds > 0 and self.failing_feeds == self.feeds
+        return self.cycle_error is not None or (self.feeds > 0 and self.failing_feeds == self.feeds)
 
     @property
     def healthy(self) -> bool:
@@ -92,6 +148,8 @@ class PollingHealth:
     def message(self) -> str:
         """One line: "ok: ...", "stale: ..." or "failing: ...", with the age of the last poll and the
         feeds failing."""
+        if self.cycle_error is not None:
+            return f"failing: the last poll cycle ({self.cycle_failed_at}) failed: {self.cycle_error}"
         if self.missing_database is not None:
             return f"stale: no database at {self.missing_database} (never polled)"
         if self.last_poll_at is None:
@@ -104,17 +162,21 @@ class PollingHealth:
 def polling_health(cfg: Config, max_age_minutes: int | None = None, now: datetime | None = None) -> PollingHealth:
     """Is polling current? Stale after `max_age_minutes` without a poll (default: 3 poll intervals)."""
     limit = max_age_minutes or 3 * cfg.poll.interval_minutes
+    outcome = read_poll_outcome(cfg.database.path)
+    failed = {"cycle_error": outcome[1], "cycle_failed_at": outcome[0]} if outcome and outcome[1] else {}
     if not Path(cfg.database.path).exists():
-        return PollingHealth(True, limit, missing_database=str(cfg.database.path))
-    with Store(cfg.database.path) as store:
+        return PollingHealth(True, limit, missing_database=str(cfg.database.path), **failed)
+    with Store(cfg.database.path, create=False) as store:
         last = store.last_poll_at()
         totals = store.stats(1)["totals"]
+    if failed and last and last > failed["cycle_failed_at"]:
+        failed = {}  # a feed was stored after that failure: polling works again
     if last is None:
-        return PollingHealth(True, limit)
+        return PollingHealth(True, limit, **failed)
     now = now or datetime.now(UTC)
     age = (now - datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)).total_seconds() / 60
     return PollingHealth(age > limit, limit, last, age, totals["feeds"], totals["failing_feeds"],
-                         totals["undelivered"])
+                         totals["undelivered"], **failed)
 
 
 def _short_time(iso: str | None) -> str:

@@ -33,14 +33,27 @@ from .digest import (
     story_key,
     why,
 )
+from .errors import NewswatchError
 from .failpoints import checkpoint
 from .feeds import read_opml, replace_urls
 from .fetch import Fetcher, FetchResult
+from .health import record_poll_outcome, reserve_poll_status
 from .locks import FileLock
 from .parse import ParsedFeed, parse_feed
 from .rules import RuleSet, load_rules
 from .schedule import MAX_DELAY, next_poll, publishing
-from .store import DigestRecord, FeedState, FeedUpdate, NewItem, Store, StoredItem, iso, utcnow
+from .store import (
+    DatabaseFailure,
+    DigestRecord,
+    FeedState,
+    FeedUpdate,
+    NewItem,
+    Store,
+    StoredItem,
+    database_failure,
+    iso,
+    utcnow,
+)
 from .text import plural
 
 log = logging.getLogger("newswatch")
@@ -99,11 +112,36 @@ class DigestSummary:
 
 def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | None = None,
                ruleset: RuleSet | None = None, progress: Callable[[int, int], None] | None = None) -> PollSummary:
-    """Poll the feeds that are due (all active ones with all_feeds) and store what is new."""
+    """Poll the feeds that are due (all active ones with all_feeds) and store what is new.
+
+    A cycle always ends. When the database refuses a write (a full disk, an I/O error, a lock held
+    past the busy timeout) the fetches stop at once and DatabaseFailure says so on one line; what was
+    stored stays, and every feed not stored keeps its old validators, so the next cycle fetches it
+    again in full. The outcome is recorded beside the database for `newswatch health`.
+    """
+    summary = PollSummary()
+    try:
+        _poll(cfg, all_feeds, stop, ruleset, progress, summary)
+    except (sqlite3.Error, NewswatchError) as e:
+        failure = database_failure(cfg.database.path, e) if isinstance(e, sqlite3.Error) else e
+        if isinstance(failure, DatabaseFailure) and summary.feeds:
+            failure = DatabaseFailure(
+                f"{failure}; poll stopped after {plural(summary.feeds, 'feed')} ({plural(summary.new_items, 'new item')} "
+                "stored), the others are fetched again next cycle", full=failure.full)
+        record_poll_outcome(cfg.database.path, str(failure))
+        if failure is e:
+            raise
+        raise failure from None
+    record_poll_outcome(cfg.database.path, None)
+    return summary
+
+
+def _poll(cfg: Config, all_feeds: bool, stop: threading.Event | None, ruleset: RuleSet | None,
+          progress: Callable[[int, int], None] | None, summary: PollSummary) -> None:
     ruleset = ruleset or load_rules(cfg.classifier.rules)
     feed_list = read_opml(cfg.feeds.opml)
-    summary = PollSummary()
     with Store(cfg.database.path) as store:
+        reserve_poll_status(cfg.database.path)  # while there is room: a full disk can still be reported
         store.sync_feeds((f.url, f.title, f.language) for f in feed_list)
         due = store.due_feeds(all_feeds=all_feeds)
         fetcher = Fetcher(cfg.poll)
@@ -112,35 +150,46 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
         # GIL, so storing one feed overlaps parsing the next. `slots` bounds the feeds fetched but not
         # yet stored, which bounds memory however fast the network is.
         slots = threading.BoundedSemaphore(cfg.poll.concurrency * 2)
-        stopping = stop or threading.Event()
+        # `halt` is this cycle's own: set when the daemon stops, and also when this thread leaves the
+        # store loop for any reason, so no fetch thread waits forever for a slot nobody will release.
+        halt = threading.Event()
         pool = ThreadPoolExecutor(max_workers=cfg.poll.concurrency, thread_name_prefix="fetch")
         pending: dict[Future[Fetched | None], FeedState] = {
-            pool.submit(_fetch_and_parse, fetcher, feed, slots, stopping): feed for feed in due}
+            pool.submit(_fetch_and_parse, fetcher, feed, slots, halt): feed for feed in due}
         try:
-            while pending and not stopping.is_set():
+            while pending:
+                if stop is not None and stop.is_set():
+                    halt.set()
+                    break
                 done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for fut in done:
                     feed = pending.pop(fut)
                     fetched = fut.result()
                     if fetched is not None:
+                        feeds_before = summary.feeds
                         try:
-                            _store_result(store, cfg, ruleset, feed, fetched, summary)
+                            try:
+                                _store_result(store, cfg, ruleset, feed, fetched, summary)
+                            except sqlite3.Error:
+                                raise  # the database itself is in trouble: nothing else can be stored either
+                            except Exception as e:
+                                log.exception("feed %s: unexpected error", feed.url)
+                                error = f"internal error: {type(e).__name__}: {e}"
+                                summary.errors += 1
+                                store.record_poll(feed, FeedUpdate("error", next_poll(
+                                    utcnow(), timedelta(minutes=cfg.poll.interval_minutes),
+                                    errors=feed.error_count + 1), error=error[:500]))
                         except sqlite3.Error:
-                            raise  # the database itself is in trouble: nothing else can be stored either
-                        except Exception as e:
-                            log.exception("feed %s: unexpected error", feed.url)
-                            error = f"internal error: {type(e).__name__}: {e}"
-                            summary.errors += 1
-                            store.record_poll(feed, FeedUpdate("error", next_poll(
-                                utcnow(), timedelta(minutes=cfg.poll.interval_minutes), errors=feed.error_count + 1),
-                                error=error[:500]))
+                            summary.feeds = feeds_before  # this feed was not stored: the summary says so
+                            raise
                         slots.release()
                         if progress:
                             progress(summary.feeds, len(due))
         finally:
+            halt.set()
             if pending:
-                # Stopping: end the fetches in flight now (their feeds, never stored, are due again
-                # next time) so that the process can exit within a second.
+                # Stopping (or the store failed): end the fetches in flight now (their feeds, never
+                # stored, are due again next time) so that the process can exit within a second.
                 fetcher.abort()
             pool.shutdown(wait=True, cancel_futures=True)
             fetcher.close()
@@ -148,12 +197,11 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
             replace_urls(cfg.feeds.opml, dict(summary.moved))
         if pending:
             summary.stopped = True
-            return summary
+            return
         if summary.relevant:
             assign_stories(store)
         if cfg.alerts.webhook_url:
             summary.alerts_sent, summary.alerts_failed = send_alerts(cfg, store)
-    return summary
 
 
 @dataclass
@@ -164,10 +212,12 @@ class Fetched:
 
 
 def _fetch_and_parse(fetcher: Fetcher, feed: FeedState, slots: threading.BoundedSemaphore,
-                     stopping: threading.Event) -> Fetched | None:
+                     halt: threading.Event) -> Fetched | None:
     while not slots.acquire(timeout=0.5):
-        if stopping.is_set():
+        if halt.is_set():
             return None
+    if halt.is_set():  # the cycle ended while this feed waited for its slot: nobody will store it
+        return None
     try:
         return _fetch_and_parse_one(fetcher, feed)
     except Exception as e:

@@ -8,6 +8,7 @@ SQLite through sqlite-utils, WAL mode. Tables people query (names are a public c
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -119,6 +120,36 @@ class DigestRecord:
 
 class StoreError(NewswatchError):
     pass
+
+
+class DatabaseFailure(StoreError):
+    """The database refused a write (full disk, I/O error, a lock held too long): nothing more can be
+    stored this cycle. str() is the one line for the user; `full` says whether it was a full disk."""
+
+    def __init__(self, message: str, full: bool = False):
+        super().__init__(message)
+        self.full = full
+
+
+# SQLite primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) worth their own wording.
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL = 5, 6, 10, 11, 13
+
+
+def database_failure(path: str | Path, e: BaseException) -> DatabaseFailure:
+    """One line saying what went wrong with the database at `path`, from SQLite's or the OS's error."""
+    code = (getattr(e, "sqlite_errorcode", None) or 0) & 0xFF
+    text = str(e)
+    if (code == _SQLITE_FULL or "database or disk is full" in text
+            or (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT))):
+        return DatabaseFailure(f"database full: no space left on device for {path}", full=True)
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in text:
+        return DatabaseFailure(f"database locked: {path} stayed locked by another process for more than "
+                               f"{BUSY_TIMEOUT_MS // 1000} s ({text})")
+    if code == _SQLITE_IOERR or isinstance(e, OSError):
+        return DatabaseFailure(f"database I/O error on {path}: {text}")
+    if code == _SQLITE_CORRUPT:
+        return DatabaseFailure(f"database {path} is corrupt: {text}")
+    return DatabaseFailure(f"database error on {path}: {text}")
 
 
 _DDL = """
@@ -261,6 +292,10 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as e:
             conn.close()
+            failure = database_failure(self.path, e)
+            if failure.full or (getattr(e, "sqlite_errorcode", 0) or 0) & 0xFF in (
+                    _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR):
+                raise failure from None  # the file is fine, its disk or a lock is not: say which
             raise StoreError(f"database {self.path} is not usable: {e}") from None
 
     def close(self) -> None:
@@ -279,7 +314,13 @@ class Store:
             yield self.conn
             checkpoint(f"{label}.before_commit")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite may already have rolled back by itself (a full disk, an I/O error): a ROLLBACK then
+            # fails with "no transaction is active", which would hide the error that matters.
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the original error is the one to report; SQLite undoes the rest on close
             raise
         else:
             self.conn.execute("COMMIT")
