@@ -182,9 +182,10 @@ def provenance(items: list[dict]) -> str:
 def summary_table(rows: list[tuple[str, str, Scores]]) -> str:
     """One line per labeled set, real sets first: what quality tables lead with."""
     order = {"real": 0, "mixed": 1, "written": 2}
-    lines = [f"{'set':32} {'text':8} {'items':>6} {'rel':>4}  {'P':>5}  {'R':>5}  {'F1':>5}  fp  fn"]
+    width = max([3] + [len(name) for name, _, _ in rows])
+    lines = [f"{'set':{width}} {'text':8} {'items':>6} {'rel':>4}  {'P':>5}  {'R':>5}  {'F1':>5}  fp  fn"]
     for name, kind, sc in sorted(rows, key=lambda r: order[r[1]]):
-        lines.append(f"{name:32} {kind:8} {sc.n:>6} {sc.tp + sc.fn:>4}  {sc.precision:.3f}  {sc.recall:.3f}  "
+        lines.append(f"{name:{width}} {kind:8} {sc.n:>6} {sc.tp + sc.fn:>4}  {sc.precision:.3f}  {sc.recall:.3f}  "
                      f"{sc.f1:.3f} {sc.fp:>3} {sc.fn:>3}")
     return "\n".join(lines)
 
