@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RELEVANT_ITEMS, newswatch, rss, write_config
 from worker.config import load_config
 from worker.daemon import poll_job
 from worker.demo import FeedServer
 from worker.health import polling_health
+
+from conftest import RELEVANT_ITEMS, newswatch, rss, write_config
 
 FEEDS = 60
 ITEMS_PER_FEED = 100  # 6,000 items of ~600 characters: about 5 times what fits in 4 MB with the FTS index

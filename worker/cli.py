@@ -352,6 +352,18 @@ def prune(ctx: Context, days: int | None) -> None:
     click.echo(f"pruned {plural(n, 'irrelevant item')} older than {days} days")
 
 
+@cli.command()
+@click.argument("dest", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite DEST if it exists.")
+@pass_ctx
+@user_errors
+def backup(ctx: Context, dest: str, force: bool) -> None:
+    """Copy the database to DEST, consistently, even while the daemon writes (SQLite's backup API)."""
+    from .store import backup_database
+    size = backup_database(ctx.cfg.database.path, dest, force=force)
+    click.echo(f"backed up {ctx.cfg.database.path} to {dest} ({size:,} bytes)")
+
+
 @cli.group()
 def feeds() -> None:
     """The feed list ([feeds] opml) and each feed's health."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -698,3 +699,53 @@ class Store:
                       "refusals = CASE WHEN ? THEN refusals + 1 ELSE 0 END WHERE id = ?",
                       (now, error[:1000], refused, digest_id))
             return c.execute("SELECT refusals FROM digests WHERE id = ?", (digest_id,)).fetchone()[0]
+
+
+def backup_database(source: str | Path, dest: str | Path, force: bool = False) -> int:
+    """Copy the database at `source` to `dest` with SQLite's online backup API; returns the copy's size.
+
+    Safe while the daemon writes: the copy is one consistent snapshot (WAL readers do not block the
+    writer, nor it them). It is written to a temporary file beside `dest` and renamed into place, so
+    `dest` is never a half-written database. An existing `dest` is replaced only with `force`.
+    """
+    source, dest = Path(source), Path(dest)
+    if not source.exists():
+        raise StoreError(f"database not found: {where(source)}; nothing to back up")
+    if dest.exists() or dest.is_symlink():
+        if dest.is_dir():
+            raise BackupRefused(f"{dest} is a directory: give the backup's file name")
+        if dest.resolve() == source.resolve():
+            raise BackupRefused(f"{dest} is the database itself: give another file")
+        if not force:
+            raise BackupRefused(f"{dest} exists: give --force to overwrite it")
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    try:
+        src = sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)  # it only reads
+        try:
+            out = sqlite3.connect(tmp)
+            try:
+                src.backup(out)  # all pages in one step: one read transaction, one snapshot
+                # A single self-contained file (no -wal beside it); the daemon turns WAL on again when
+                # a restored copy is opened.
+                out.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                out.close()
+        finally:
+            src.close()
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except sqlite3.Error as e:
+        tmp.unlink(missing_ok=True)
+        failure = database_failure(dest, e)
+        if failure.full:
+            raise DatabaseFailure(f"backup to {dest} failed: no space left on device", full=True) from None
+        raise StoreError(f"backup of {source} to {dest} failed: {e}") from None
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"backup to {dest}: {e.strerror or e}") from None
+    return dest.stat().st_size
+
+
+class BackupRefused(StoreError):
+    exit_code = 2  # a usage error: the destination given cannot be used as it is
