@@ -45,7 +45,7 @@ class Verdict:
 MAX_FIELD = 100_000  # characters of a field classified: bounded work on hostile input
 
 # A hit: (word position, sentence number, concept, term as written, "concept:term")
-_Hit = tuple[int, int, str, str, str]
+Hit = tuple[int, int, str, str, str]
 
 
 def _rest_matches(toks: list[str], i: int, rest: tuple[str, ...], stem: bool) -> bool:
@@ -57,9 +57,10 @@ def _rest_matches(toks: list[str], i: int, rest: tuple[str, ...], stem: bool) ->
     return tuple(seg) == rest
 
 
-def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
+def find_terms(ruleset: RuleSet, toks: list[str]) -> dict[str, list[Hit]]:
+    """Every match of the rules' terms in folded tokens (split_folded), by concept, in text order."""
     memo, shadows = ruleset.memo, ruleset.shadows
-    found: dict[str, list[_Hit]] = {}
+    found: dict[str, list[Hit]] = {}
     covered: dict[str, int] = {}  # concept -> first word position after its last match
     sent = 0
     last = len(toks) - 1
@@ -91,7 +92,7 @@ def _find(ruleset: RuleSet, toks: list[str]) -> dict[str, list[_Hit]]:
     return found
 
 
-def _count(rule: Rule, hits: dict[str, list[_Hit]], used: set[str] | None) -> int:
+def _count(rule: Rule, hits: dict[str, list[Hit]], used: set[str] | None) -> int:
     """Occurrences of the rule's first concept with every other concept in reach (all present).
 
     `used` collects the terms involved, for the explanation; without it counting stops at max_count.
@@ -140,7 +141,7 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
     if (anchors.isdisjoint(title_toks) and anchors.isdisjoint(body_toks)
             and not any(s in title_folded or s in body_folded for s in ruleset.anchor_stems)):
         return Verdict(False, 0.0)
-    title_hits, body_hits = _find(ruleset, title_toks), _find(ruleset, body_toks)
+    title_hits, body_hits = find_terms(ruleset, title_toks), find_terms(ruleset, body_toks)
     matches = sorted({h[4] for hits in (title_hits, body_hits) for lst in hits.values() for h in lst})
     title_present, body_present = frozenset(title_hits), frozenset(body_hits)
     item_present = title_present | body_present  # for the rules that read both as one

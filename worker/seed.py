@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .classify import _find
+from .classify import find_terms
 from .errors import UsageError
 from .jsonl import JsonLineError, read_objects
 from .rules import RuleSet
@@ -161,7 +161,7 @@ def derive(seed_texts: list[str], background: Background, ruleset: RuleSet | Non
             continue
         group = "names" if capitalized[key] >= 0.6 * occurrences[key] else "vocabulary"
         if ruleset is not None:
-            hits = _find(ruleset, key.split())
+            hits = find_terms(ruleset, key.split())
             if hits:
                 group = "known:" + ",".join(sorted(hits))
         out[group].append(Candidate(surfaces[key].most_common(1)[0][0], key, len(where_found),

@@ -1,0 +1,320 @@
+"""Rule suggestions from the stream: the words and phrases that the items near the story use far more
+than the rest of the stream, and that the rules do not know yet (`newswatch rules suggest`).
+
+The method is that of King, Lam & Roberts (2017, "computer-assisted keyword discovery"): contrast the
+documents the query caught, or nearly caught, with the rest, and offer the terms that tell them apart
+for a person to accept or reject. Terms are ranked by the log-odds ratio with an informative Dirichlet
+prior (Monroe, Colaresi & Quinn 2008, "Fightin' Words"), as a z-score, which is robust to rare words
+and to a small foreground against a large background:
+
+    delta = log((y_f + a) / (n_f + a0 - y_f - a)) - log((y_b + a) / (n_b + a0 - y_b - a))
+    z     = delta / sqrt(1 / (y_f + a) + 1 / (y_b + a))
+
+where y_f counts the foreground items holding the term among n_f, and y_b the background items
+among n_b. The background is the rest of the window *and* the bundled word counts of ordinary news
+(62,127 items of December 2022, worker/data), so a name the story did not have before stands out
+even in a small store; the prior a = a0 * (the term's share of the background), with a0 = 10,
+pulls rare terms toward their everyday rate. The z-score is multiplied by the term's novelty: its
+share of this window's items against the window before it (1 for a term new in this window, about
+0.5 for one as common as before), so that the story's new names rise and its old vocabulary does not.
+
+Foreground: the window's items judged relevant, those scored just under the threshold (near misses),
+and those a person labeled relevant. Background: every other item of the window. Candidates: words
+and two- and three-word phrases of the foreground, folded as the rules fold them; never a stop word,
+never a term the rules already match, never a term a person rejected; kept with support (at least 3
+items from at least 2 feeds).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .classify import find_terms
+from .rules import ARABIC_PREFIXES, RuleSet
+from .seed import Background
+from .text import SENTENCE_BREAK, fold, split_folded, strip_html
+
+NEAR_MISS = 0.2  # of the threshold: items scored from here up to it are near misses (the story's
+# evidence outweighs the counter-evidence, but not enough)
+MIN_ITEMS = 3
+MIN_FEEDS = 2
+PRIOR_STRENGTH = 10.0  # a0 of the Dirichlet prior, in items
+MAX_EXAMPLES = 3
+STOP_SHARE = 0.02  # a word in more than 2% of ordinary news items is a function word for our purpose
+
+# Function words of the languages the bundled word counts barely hold (Turkish, Arabic), and words
+# every news item has; English and Polish function words are the bundled counts' commonest words.
+STOP_WORDS = frozenset("""
+ve ile bir bu da de ki ne icin olarak daha cok en gibi sonra kadar ama veya ya hem o su her
+olan oldu olacak ise diye uzere karsi yeni son ilk iki uc gore once bin milyon yil yili gun
+في من على الى عن مع ان التي الذي الذين هذا هذه ذلك تلك بعد قبل بين حول خلال كما قد لا ما او ثم
+وقد كان كانت يكون اليوم امس عام
+said says say told new first one two three also would could may will year years week day days
+news live latest update updates video watch photos read more report reports reported according
+al el es""".split())  # noqa: SIM905  (a list of words reads better as words)
+# Articles that begin a name ("al Sharaa", "el Beşir", "eş Şara"): never a word alone, but a phrase
+# may start with one.
+ARTICLES = frozenset({"al", "el", "es", "as", "ash", "ad", "an", "ar", "az"})
+# Common words that open a phrase of the story all the same ("new administration", "yeni yönetim").
+OPENERS = ARTICLES | {"new", "yeni", "interim", "transitional"}
+
+_WORD_RE = re.compile(r"^[^\W\d_]{2,}$")  # letters only, two or more
+_ARABIC_RE = re.compile(r"[\u0600-\u06FF]")
+_TURKISH_RE = re.compile(r"[ğşıİçöüĞŞÇÖÜ]")
+_LONG_PREFIXES = sorted((p for p in ARABIC_PREFIXES if p), key=len, reverse=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Suggestion:
+    """A term the rules do not know, with its evidence."""
+    term: str  # as the news most often writes it, lower-cased
+    folded: str  # as the rules would match it
+    kind: str  # word, phrase, or name (a phrase written in capitals)
+    lang: str
+    score: float  # z * novelty: the rank
+    z: float
+    novelty: float
+    items: int  # foreground items holding it
+    background_items: int  # other items of the window holding it
+    feeds: int  # feeds among the foreground items
+    concept: str  # the concept of the rules found next to it most often: where it would join
+    examples: list[str]  # foreground headlines
+
+    def as_dict(self) -> dict:
+        return {"term": self.term, "score": round(self.score, 3), "z": round(self.z, 3),
+                "novelty": round(self.novelty, 3), "items": self.items, "background_items": self.background_items,
+                "feeds": self.feeds, "concept": self.concept, "lang": self.lang, "kind": self.kind,
+                "folded": self.folded, "examples": self.examples}
+
+
+def arabic_base(token: str) -> str:
+    """An Arabic word without an attached article or preposition (والشرع, بالشرع -> شرع), so that
+    one term stands for the forms the rules would match; other words unchanged."""
+    if not _ARABIC_RE.match(token):
+        return token
+    for prefix in _LONG_PREFIXES:
+        if token.startswith(prefix) and len(token) - len(prefix) >= 3:
+            return token[len(prefix):]
+    return token
+
+
+@dataclass
+class _Item:
+    tokens: list[str]  # folded, with sentence breaks
+    surface: list[str]  # the same words as written (lower-cased), where they line up
+    title: str
+    feed: str
+    lang: str | None
+    concepts_at: dict[int, str]  # word index -> concept matched there
+
+
+_SURFACE_TABLE = {ord(ch): " " for ch in "\"“”„«»‹›,:()[]{}<>/\\-–—_+=*&^%$#@~،؛'’‘`´ʼ"}
+_SURFACE_TABLE.update({ord(ch): f" {SENTENCE_BREAK} " for ch in ".!?؟;…"})
+
+
+def _prepare(item: dict, ruleset: RuleSet) -> _Item:
+    text = f"{strip_html(item.get('title'))} . {strip_html(item.get('summary'))}"
+    tokens = split_folded(fold(text))
+    surface = text.lower().translate(_SURFACE_TABLE).split()
+    if len(surface) != len(tokens):  # a fold that changed the word count: show the folded words
+        surface = tokens
+    concepts_at: dict[int, str] = {}
+    words = [t for t in tokens if t != SENTENCE_BREAK]
+    for concept, hits in find_terms(ruleset, tokens).items():
+        for hit in hits:
+            concepts_at.setdefault(hit[0], concept)
+    # find_terms counts word positions without sentence breaks: map them back to token indices
+    index_of_word = [i for i, t in enumerate(tokens) if t != SENTENCE_BREAK]
+    concepts_at = {index_of_word[p]: c for p, c in concepts_at.items() if p < len(words)}
+    return _Item(tokens, surface, item.get("title") or "", item.get("feed_url") or item.get("feed") or "",
+                 item.get("lang"), concepts_at)
+
+
+def _ngrams(tokens: list[str], stop: frozenset[str]) -> dict[tuple[str, ...], int]:
+    """Candidate n-grams (1-3 words, within a sentence) of one item -> the token index of its first occurrence."""
+    found: dict[tuple[str, ...], int] = {}
+    n = len(tokens)
+    for i, tok in enumerate(tokens):
+        if tok == SENTENCE_BREAK or not _WORD_RE.match(tok):
+            continue
+        starts_phrase = tok not in stop or tok in OPENERS
+        if tok not in stop:
+            found.setdefault((arabic_base(tok),), i)
+        if not starts_phrase:
+            continue
+        for size in (2, 3):
+            if i + size > n:
+                break
+            gram = tokens[i:i + size]
+            if any(t == SENTENCE_BREAK or not _WORD_RE.match(t) for t in gram):
+                break
+            if gram[-1] in stop:
+                continue
+            found.setdefault(tuple(arabic_base(t) for t in gram), i)
+    return found
+
+
+def _known(ruleset: RuleSet, gram: tuple[str, ...], stop: frozenset[str]) -> bool:
+    """Whether the rules already match the term: a word of it (not a stop word or an article) lies
+    inside a match of one of the rules' terms ("ahmed al sharaa" where the rules know "al sharaa").
+    Such a phrase would only match where the rules match already."""
+    tokens = list(gram)
+    covered: set[int] = set()
+    for hits in find_terms(ruleset, tokens).values():
+        for pos, _, _, _, label in hits:
+            length = max((len(e[0]) + 1 for e in ruleset.memo[tokens[pos]] if e[4] == label), default=1)
+            covered.update(range(pos, pos + length))
+    return any(i in covered for i, w in enumerate(gram) if w not in stop and w not in ARTICLES)
+
+
+def _log_odds_z(y_f: int, n_f: int, y_b: int, n_b: int, prior: float) -> float:
+    a = PRIOR_STRENGTH * prior
+    a0 = PRIOR_STRENGTH
+    delta = (math.log((y_f + a) / (n_f + a0 - y_f - a)) - math.log((y_b + a) / (n_b + a0 - y_b - a)))
+    return delta / math.sqrt(1 / (y_f + a) + 1 / (y_b + a))
+
+
+def is_foreground(item: dict, threshold: float) -> bool:
+    """Judged relevant, scored just under the threshold, or labeled relevant by a person (and not
+    labeled irrelevant)."""
+    label = item.get("label")
+    if label is not None:
+        return bool(label)
+    return bool(item.get("relevant")) or float(item.get("score") or 0) >= NEAR_MISS * threshold
+
+
+def suggest(ruleset: RuleSet, items: Iterable[dict], background: Background, *,
+            previous: Iterable[dict] = (), rejected: Iterable[str] = (), limit: int = 20) -> list[Suggestion]:
+    """The best `limit` new terms of the window's `items` (dicts as Store.query_items gives them:
+    title, summary, feed_url, lang, score, relevant, label), against `previous`, the window before it."""
+    stop = STOP_WORDS | {w for w, df in background.df.items() if df > STOP_SHARE * background.documents}
+    rejected_keys = {tuple(arabic_base(t) for t in split_folded(fold(r))) for r in rejected}
+    fg: list[_Item] = []
+    bg_texts: list[list[str]] = []
+    for item in items:
+        if is_foreground(item, ruleset.threshold):
+            fg.append(_prepare(item, ruleset))
+        else:
+            bg_texts.append(split_folded(fold(f"{strip_html(item.get('title'))} . {strip_html(item.get('summary'))}")))
+    if not fg:
+        return []
+
+    # Foreground counts, with the evidence each suggestion shows.
+    fg_items: Counter[tuple[str, ...]] = Counter()
+    feeds: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    examples: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    surfaces: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    langs: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    near: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    for it in fg:
+        for gram, i in _ngrams(it.tokens, stop).items():
+            fg_items[gram] += 1
+            feeds[gram].add(it.feed)
+            if len(examples[gram]) < MAX_EXAMPLES and it.title and it.title not in examples[gram]:
+                examples[gram].append(it.title)
+            surfaces[gram][" ".join(it.surface[i:i + len(gram)])] += 1
+            if it.lang:
+                langs[gram][it.lang.split("-")[0].lower()] += 1
+            for j in range(max(0, i - 4), min(len(it.tokens), i + len(gram) + 4)):
+                if j in it.concepts_at and not i <= j < i + len(gram):
+                    near[gram][it.concepts_at[j]] += 1
+    candidates = [g for g, c in fg_items.items() if c >= MIN_ITEMS and len(feeds[g]) >= MIN_FEEDS]
+    candidates = [g for g in candidates if g not in rejected_keys and not _known(ruleset, g, stop)]
+    if not candidates:
+        return []
+
+    # Background and previous-window counts of the candidates only.
+    wanted = set(candidates)
+    bg_counts = _count(bg_texts, wanted, stop)
+    previous_texts = [split_folded(fold(f"{strip_html(p.get('title'))} . {strip_html(p.get('summary'))}"))
+                      for p in previous]
+    prev_counts = _count(previous_texts, wanted, stop)
+    n_f, n_b, n_p = len(fg), len(bg_texts), len(previous_texts)
+    n_now = n_f + n_b
+
+    positive = {c for r in ruleset.rules if r.weight > 0 for c in r.concepts}
+    out: list[Suggestion] = []
+    for gram in candidates:
+        # A phrase's count in ordinary news is at most its rarest word's: an upper bound, so the
+        # phrase is not favoured for lack of phrase counts.
+        ordinary = min(background.df.get(w, 0) for w in gram)
+        y_f, y_b = fg_items[gram], bg_counts[gram] + ordinary
+        z = _log_odds_z(y_f, n_f, y_b, n_b + background.documents, (y_b + 1) / (n_b + background.documents + 2))
+        if z <= 0:
+            continue
+        now_rate = (y_f + bg_counts[gram]) / n_now
+        prev_rate = prev_counts[gram] / n_p if n_p else 0.0
+        novelty = now_rate / (now_rate + prev_rate)
+        surface = surfaces[gram].most_common(1)[0][0]
+        concept = next((c for c, _ in near[gram].most_common() if c in positive), "")
+        out.append(Suggestion(term=surface, folded=" ".join(gram), kind=_kind(gram, fg, surface),
+                              lang=_language(surface, langs[gram]), score=z * novelty, z=z, novelty=novelty,
+                              items=y_f, background_items=bg_counts[gram], feeds=len(feeds[gram]), concept=concept,
+                              examples=examples[gram]))
+    out.sort(key=lambda s: (-s.score, s.folded))
+    return _drop_overlaps(out)[:limit]
+
+
+def _count(texts: list[list[str]], wanted: set[tuple[str, ...]], stop: frozenset[str]) -> Counter[tuple[str, ...]]:
+    """How many of the texts hold each wanted n-gram."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    firsts = {g[0] for g in wanted}
+    for tokens in texts:
+        seen: set[tuple[str, ...]] = set()
+        for i, tok in enumerate(tokens):
+            base = arabic_base(tok) if _ARABIC_RE.match(tok) else tok
+            if base not in firsts:
+                continue
+            for size in (1, 2, 3):
+                gram = tuple(arabic_base(t) for t in tokens[i:i + size])
+                if len(gram) == size and gram in wanted:
+                    seen.add(gram)
+        counts.update(seen)
+    return counts
+
+
+def _drop_overlaps(ranked: list[Suggestion]) -> list[Suggestion]:
+    """A phrase and the word it is built on rank together ("ahmed al sharaa", "al sharaa", "sharaa"):
+    keep the first of them, so that the list offers ten terms, not one name three times."""
+    kept: list[Suggestion] = []
+    for s in ranked:
+        words = s.folded.split()
+        if any(_inside(words, k.folded.split()) or _inside(k.folded.split(), words) for k in kept):
+            continue
+        kept.append(s)
+    return kept
+
+
+def _inside(short: list[str], long: list[str]) -> bool:
+    core = [w for w in short if w not in ARTICLES]
+    n = len(core)
+    return bool(core) and any(long[i:i + n] == core for i in range(len(long) - n + 1))
+
+
+def _kind(gram: tuple[str, ...], fg: list[_Item], surface: str) -> str:
+    if len(gram) == 1:
+        return "word"
+    return "name" if any(w[:1].isupper() for w in _surface_case(fg, gram)) else "phrase"
+
+
+def _surface_case(fg: list[_Item], gram: tuple[str, ...]) -> list[str]:
+    """The words of the first title that holds the phrase, as capitalized there."""
+    for it in fg:
+        words = it.title.replace("-", " ").split()
+        folded = [fold(w).strip(" |") for w in words]
+        for i in range(len(folded) - len(gram) + 1):
+            if tuple(folded[i:i + len(gram)]) == gram:
+                return [w for w in words[i:i + len(gram)] if fold(w) not in ARTICLES]
+    return []
+
+
+def _language(surface: str, langs: Counter[str]) -> str:
+    if _ARABIC_RE.search(surface):
+        return "ar"
+    if _TURKISH_RE.search(surface):
+        return "tr"
+    return langs.most_common(1)[0][0] if langs else "en"
