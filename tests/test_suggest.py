@@ -101,3 +101,35 @@ def test_terms_the_shipped_rules_match_are_known(term):
     from worker.suggest import STOP_WORDS, _known
     gram = tuple(arabic_base(t) for t in term.lower().replace("-", " ").split())
     assert _known(load_rules(RULES), gram, STOP_WORDS), term
+
+
+def test_an_accepted_term_joins_its_concept_through_the_overlay(tmp_path):
+    from worker.suggest import accept
+    rules = tmp_path / "story.toml"
+    rules.write_text(RULES.read_text(encoding="utf-8"), encoding="utf-8")
+    headline = "Erdogan receives Zorbanek in Ankara for talks"
+    assert not classify(load_rules(rules), headline, "").relevant
+    overlay = accept(rules, "Zorbanek", "syria_actor", when="2026-12-07")
+    assert overlay == tmp_path / "story.local.toml"
+    assert 'term = "Zorbanek"' in overlay.read_text(encoding="utf-8")
+    assert classify(load_rules(rules), headline, "").relevant
+    assert not classify(load_rules(rules, overlay=False), headline, "").relevant
+
+
+def test_a_bad_overlay_is_a_one_line_error_naming_it(tmp_path):
+    from worker.rules import RulesError
+    from worker.suggest import accept
+    rules = tmp_path / "story.toml"
+    rules.write_text(RULES.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(RulesError, match="unknown concept 'nope'"):
+        accept(rules, "Zorbanek", "nope")
+    assert not (tmp_path / "story.local.toml").exists()  # nothing written
+    (tmp_path / "story.local.toml").write_text("threshold = 1\n", encoding="utf-8")
+    with pytest.raises(RulesError, match=r"story.local.toml: threshold: unknown key .*threshold stays"):
+        load_rules(rules)
+    (tmp_path / "story.local.toml").write_bytes(b"[[accepted]]\nterm = \"\xff\"\n")
+    with pytest.raises(RulesError, match="rules overlay .*story.local.toml: not UTF-8"):
+        load_rules(rules)
+    (tmp_path / "story.local.toml").write_text('[[rules]]\nall = ["nope"]\nweight = 1\n', encoding="utf-8")
+    with pytest.raises(RulesError, match=r"story.local.toml: line 2: \[\[rules\]\] #1 all: unknown concept 'nope'"):
+        load_rules(rules)

@@ -187,21 +187,77 @@ def _line_of(source: str, table: str | None, key: str, item: int | None = None) 
     return header
 
 
-def load_rules(path: str | Path) -> RuleSet:
+def overlay_path(path: str | Path) -> Path:
+    """The local overlay of a rules file: FILE.local.toml beside FILE (turkey-syria.local.toml)."""
     path = Path(path)
+    return path.with_name(f"{path.name.removesuffix('.toml')}.local.toml")
+
+
+def _read_toml(path: Path, what: str) -> tuple[dict, str]:
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RulesError(f"rules file not found: {where(path)}") from None
+        raise RulesError(f"{what} not found: {where(path)}") from None
     except UnicodeDecodeError as e:
-        raise RulesError(f"rules file {path}: not UTF-8 text (byte {e.start})") from None
+        raise RulesError(f"{what} {path}: not UTF-8 text (byte {e.start})") from None
     except OSError as e:
-        raise RulesError(f"rules file {path}: {e.strerror}") from None
+        raise RulesError(f"{what} {path}: {e.strerror}") from None
     try:
-        data = tomllib.loads(source)
+        return tomllib.loads(source), source
     except tomllib.TOMLDecodeError as e:
-        raise RulesError(f"rules file {path}: invalid TOML: {e}") from None
-    return parse_rules(data, str(path), source)
+        raise RulesError(f"{what} {path}: invalid TOML: {e}") from None
+
+
+def load_rules(path: str | Path, overlay: bool = True) -> RuleSet:
+    """The rules file, merged with its local overlay (overlay_path) when there is one."""
+    path = Path(path)
+    data, source = _read_toml(path, "rules file")
+    local = overlay_path(path)
+    if not overlay or not local.exists():
+        return parse_rules(data, str(path), source)
+    extra, extra_source = _read_toml(local, "rules overlay")
+    merged = merge_overlay(data, extra, str(local))
+    if extra.get("rules"):  # its rules alone first, so that errors name the overlay's lines
+        parse_rules(extra_check(extra, merged), str(local), extra_source)
+    return parse_rules(merged, f"{path} + {local.name}", source)
+
+
+OVERLAY_KEYS = ("description", "concepts", "rules", "accepted")
+
+
+def merge_overlay(data: dict, extra: dict, path: str = "<overlay>") -> dict:
+    """The rules with an overlay's additions: its [concepts.NAME] terms join (or start) those concepts,
+    its [[rules]] follow the file's, and each [[accepted]] entry (term, concept) adds its term to its
+    concept. An overlay adds; it cannot change the threshold or remove a term."""
+    for key in extra:
+        if key not in OVERLAY_KEYS:
+            raise RulesError(f"rules overlay {path}: {key}: unknown key (an overlay may hold "
+                             f"{', '.join(OVERLAY_KEYS)}; the threshold stays in the rules file)")
+    concepts = {name: dict(body) for name, body in data.get("concepts", {}).items()}
+    for name, body in extra.get("concepts", {}).items():
+        if not isinstance(body, dict) or not isinstance(body.get("terms", []), list):
+            raise RulesError(f"rules overlay {path}: [concepts.{name}] must be a table with a terms list")
+        merged = concepts.setdefault(name, {"terms": []})
+        merged["terms"] = [*merged.get("terms", []), *body.get("terms", [])]
+    accepted = extra.get("accepted", [])
+    if not isinstance(accepted, list):
+        raise RulesError(f"rules overlay {path}: accepted must be [[accepted]] tables")
+    for n, entry in enumerate(accepted, 1):
+        term, concept = (entry.get("term"), entry.get("concept")) if isinstance(entry, dict) else (None, None)
+        if not isinstance(term, str) or not term.strip() or not isinstance(concept, str):
+            raise RulesError(f"rules overlay {path}: [[accepted]] #{n}: needs a term and a concept (strings)")
+        if concept not in concepts:
+            raise RulesError(f"rules overlay {path}: [[accepted]] #{n} {term!r}: unknown concept {concept!r}")
+        concepts[concept]["terms"] = [*concepts[concept].get("terms", []), term]
+    rules = [*data.get("rules", []), *extra.get("rules", [])]
+    return {**data, "concepts": concepts, "rules": rules}
+
+
+def extra_check(extra: dict, merged: dict) -> dict:
+    """The overlay as a rules file of its own, for errors that name its lines: its rules over the
+    merged concepts, at the merged threshold."""
+    return {"threshold": merged.get("threshold", 1), "window": merged.get("window", 30),
+            "concepts": merged["concepts"], "rules": extra["rules"]}
 
 
 def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:

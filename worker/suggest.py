@@ -27,16 +27,18 @@ items from at least 2 feeds).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .classify import find_terms
-from .rules import ARABIC_PREFIXES, RuleSet
+from .rules import ARABIC_PREFIXES, RulesError, RuleSet, load_rules, overlay_path
 from .seed import Background
-from .text import SENTENCE_BREAK, fold, split_folded, strip_html
+from .text import SENTENCE_BREAK, fold, plural, split_folded, strip_html
 
 NEAR_MISS = 0.2  # of the threshold: items scored from here up to it are near misses (the story's
 # evidence outweighs the counter-evidence, but not enough)
@@ -318,3 +320,40 @@ def _language(surface: str, langs: Counter[str]) -> str:
     if _TURKISH_RE.search(surface):
         return "tr"
     return langs.most_common(1)[0][0] if langs else "en"
+
+
+def accept(rules_path: str | Path, term: str, concept: str, evidence: Suggestion | None = None,
+           when: str = "") -> Path:
+    """Add the term to the concept in the rules file's local overlay (rules.overlay_path), with its
+    evidence as a comment; the overlay is checked as the classifier will load it, and left as it
+    was when the result would not load. Returns the overlay's path."""
+    if not term.strip():
+        raise RulesError("--accept needs a term")
+    base = load_rules(rules_path)
+    if concept not in base.concepts:
+        raise RulesError(f"unknown concept {concept!r} (the rules have: {', '.join(sorted(base.concepts))})")
+    path = overlay_path(rules_path)
+    before = path.read_text(encoding="utf-8") if path.exists() else None
+    lines = [] if before else [
+        f"# Local additions to {Path(rules_path).name}, merged with it wherever newswatch loads it.",
+        "# `newswatch rules suggest --accept TERM` appends here; edit it as any rules file (worker/rules.py).",
+    ]
+    lines += ["", "[[accepted]]", f"term = {json.dumps(term.strip(), ensure_ascii=False)}",
+              f"concept = {json.dumps(concept)}"]
+    if evidence is not None:
+        lines.append(f"# accepted {when}: score {evidence.score:.2f} (z {evidence.z:.2f}, novelty {evidence.novelty:.2f}), "
+                     f"{plural(evidence.items, 'item')} near the story in {plural(evidence.feeds, 'feed')}, "
+                     f"{evidence.background_items} elsewhere")
+        lines += [f"#   e.g. {title[:150]}" for title in evidence.examples]
+    elif when:
+        lines.append(f"# accepted {when}")
+    path.write_text((before or "") + "\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        load_rules(rules_path)
+    except RulesError:
+        if before is None:
+            path.unlink()
+        else:
+            path.write_text(before, encoding="utf-8")
+        raise
+    return path
