@@ -40,6 +40,10 @@ def _parse_opml(path: Path) -> ET.ElementTree:
         raise FeedListError(f"feed list not found: {where(path)}") from None
     except ET.ParseError as e:
         raise FeedListError(f"feed list {path}: not valid OPML/XML: {e}") from None
+    except LookupError as e:  # <?xml encoding="..."?> names an encoding Python does not know
+        raise FeedListError(f"feed list {path}: not valid OPML/XML: {e}") from None
+    except ValueError as e:  # a NUL in the path; expat's "multi-byte encodings are not supported"
+        raise FeedListError(f"feed list {path!r}: {e}") from None
     except OSError as e:
         raise FeedListError(f"feed list {path}: {e.strerror}") from None
     root = tree.getroot()
