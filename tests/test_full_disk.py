@@ -19,6 +19,7 @@ from worker.config import load_config
 from worker.daemon import poll_job
 from worker.demo import FeedServer
 from worker.health import polling_health
+from worker.store import Store
 
 from conftest import RELEVANT_ITEMS, newswatch, rss, write_config
 
@@ -163,3 +164,25 @@ def test_daemon_poll_job_logs_the_failure_and_the_next_cycle_recovers(config, re
     assert _integrity(db) == "ok"
     assert _items(db) == reference
     assert polling_health(cfg).healthy
+
+
+def test_a_lock_held_past_the_busy_timeout_ends_the_cycle_with_one_line(config, tmp_path):
+    # Another process (here, another connection) holds the write lock longer than the 10 s busy timeout.
+    db = tmp_path / "newswatch.db"
+    assert newswatch("--config", str(config), "--db", str(db), "health").returncode == 1  # no database yet
+    Store(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        r = newswatch("--config", str(config), "--db", str(db), "poll", "--all", timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    [line] = r.stderr.strip().splitlines()
+    assert line.startswith(f"newswatch: error: database locked: {db} stayed locked"), line
+    assert elapsed < 40
+    h = newswatch("--config", str(config), "--db", str(db), "health")
+    assert h.returncode == 1 and "database locked" in h.stderr, h.stderr

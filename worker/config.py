@@ -166,10 +166,10 @@ def parse_config(data: dict[str, Any], source: str) -> Config:
 
 
 def _validate(cfg: Config, err) -> None:
-    for key, value in (("[database] path", cfg.database.path), ("[feeds] opml", cfg.feeds.opml),
-                       ("[classifier] rules", cfg.classifier.rules), ("[digest] outbox", cfg.digest.outbox)):
-        if not value.strip() or "\x00" in value:  # no file has such a name; open() would raise ValueError
-            raise err(key, f"not a usable file name: {value!r}")
+    for key, name in (("[database] path", cfg.database.path), ("[feeds] opml", cfg.feeds.opml),
+                      ("[classifier] rules", cfg.classifier.rules), ("[digest] outbox", cfg.digest.outbox)):
+        if not name.strip() or "\x00" in name:  # no file has such a name; open() would raise ValueError
+            raise err(key, f"not a usable file name: {name!r}")
     p = cfg.poll
     for key, value in (("interval_minutes", p.interval_minutes), ("concurrency", p.concurrency),
                        ("per_host", p.per_host), ("max_bytes", p.max_bytes)):

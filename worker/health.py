@@ -163,20 +163,21 @@ def polling_health(cfg: Config, max_age_minutes: int | None = None, now: datetim
     """Is polling current? Stale after `max_age_minutes` without a poll (default: 3 poll intervals)."""
     limit = max_age_minutes or 3 * cfg.poll.interval_minutes
     outcome = read_poll_outcome(cfg.database.path)
-    failed = {"cycle_error": outcome[1], "cycle_failed_at": outcome[0]} if outcome and outcome[1] else {}
+    error, failed_at = (outcome[1], outcome[0]) if outcome and outcome[1] else (None, None)
     if not Path(cfg.database.path).exists():
-        return PollingHealth(True, limit, missing_database=str(cfg.database.path), **failed)
+        return PollingHealth(True, limit, missing_database=str(cfg.database.path), cycle_error=error,
+                             cycle_failed_at=failed_at)
     with Store(cfg.database.path, create=False) as store:
         last = store.last_poll_at()
         totals = store.stats(1)["totals"]
-    if failed and last and last > failed["cycle_failed_at"]:
-        failed = {}  # a feed was stored after that failure: polling works again
+    if failed_at and last and last > failed_at:
+        error = failed_at = None  # a feed was stored after that failure: polling works again
     if last is None:
-        return PollingHealth(True, limit, **failed)
+        return PollingHealth(True, limit, cycle_error=error, cycle_failed_at=failed_at)
     now = now or datetime.now(UTC)
     age = (now - datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)).total_seconds() / 60
     return PollingHealth(age > limit, limit, last, age, totals["feeds"], totals["failing_feeds"],
-                         totals["undelivered"], **failed)
+                         totals["undelivered"], cycle_error=error, cycle_failed_at=failed_at)
 
 
 def _short_time(iso: str | None) -> str:
