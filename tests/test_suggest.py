@@ -21,7 +21,7 @@ def stream(ruleset, rows):
     out = []
     for title, summary, feed in rows:
         v = classify(ruleset, title, summary, explain=False)
-        out.append({"title": title, "summary": summary, "feed_url": feed, "lang": "en",
+        out.append({"title": title, "summary": summary, "feed_url": feed, "lang": "en", "matches": v.matches,
                     "score": v.score, "relevant": v.relevant, "label": None})
     return out
 
@@ -87,13 +87,13 @@ def test_real_2024_25_news_with_the_2023_rules_suggests_al_sharaa():
     rows = [json.loads(line) for line in (CORPUS / "real-2025" / "items.jsonl").read_text(encoding="utf-8").splitlines()]
     items = stream(rules_2023, [(r["title"], r["summary"], r["feed"]) for r in rows])
     out = suggest(rules_2023, items, BACKGROUND, limit=20)
-    sharaa = [s for s in out if "sharaa" in s.folded or "شرع" in s.folded or "sara" in s.folded]
+    sharaa = [s for s in out if any("sharaa" in f or "الشرع" in f or "şara" in f for f in s.forms)]
     assert sharaa, [s.folded for s in out]
     assert sharaa[0].items >= 3 and sharaa[0].feeds >= 2 and sharaa[0].examples
     # With today's rules, which know him, he is never suggested.
     today = load_rules(RULES)
     assert not [s for s in suggest(today, stream(today, [(r["title"], r["summary"], r["feed"]) for r in rows]),
-                                   BACKGROUND, limit=100) if "sharaa" in s.folded]
+                                   BACKGROUND, limit=100) if any("sharaa" in f or "shara" in f for f in s.forms)]
 
 
 @pytest.mark.parametrize("term", ["al sharaa", "Ahmed al-Sharaa", "الشرع"])

@@ -4,6 +4,8 @@ A rules file (TOML) has concept groups of terms and weighted rules over them:
 
     threshold = 6.0          # an item is relevant when its score reaches this
     window = 30              # default co-occurrence window, in words
+    sides = ["turkey", "syria"]  # the story's parties: `rules suggest` looks for new terms in items
+                                 # that name one (optional)
 
     [concepts.turkey]
     terms = ["turkey", "türkiye", "erdoğan", "suriye{,li,liler}", "normaliz*", "تركيا"]
@@ -118,6 +120,7 @@ class RuleSet:
     concepts: dict[str, list[str]]
     rules: list[Rule]
     shadows: dict[str, tuple[str, ...]] = field(default_factory=dict)  # concept -> concepts it hides
+    sides: tuple[str, ...] = ()  # the story's parties: an item naming one is near the story (suggest)
     index: dict[str, list[Entry]] = field(default_factory=dict)  # first folded token -> entries
     stems: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # head -> (stem, concept, term)
     anchors: frozenset[str] = frozenset()  # words of the anchor concepts
@@ -269,7 +272,7 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
             name = f"[[rules]] #{item + 1} {key}"
         return RulesError(f"rules file {path}: {where}{name}: {msg}")
 
-    allowed_top = {"name", "description", "threshold", "window", "concepts", "rules"}
+    allowed_top = {"name", "description", "threshold", "window", "concepts", "rules", "sides"}
     for key in data:
         if key not in allowed_top:
             raise fail(None, key, f"unknown key (expected one of {', '.join(sorted(allowed_top))})")
@@ -359,7 +362,13 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         for other in hidden:
             if other not in concepts:
                 raise fail(f"concepts.{cname}", "shadows", f"unknown concept {other!r}")
-    ruleset = RuleSet(path, float(threshold), concepts, rules, shadowed)
+    sides = data.get("sides", [])
+    if not isinstance(sides, list) or not all(isinstance(x, str) for x in sides):
+        raise fail(None, "sides", "must be a list of concept names")
+    for side in sides:
+        if side not in concepts:
+            raise fail(None, "sides", f"unknown concept {side!r}")
+    ruleset = RuleSet(path, float(threshold), concepts, rules, shadowed, sides=tuple(sides))
     df = _news_word_counts()
     seen: set[tuple[tuple[str, ...], bool, str]] = set()
     keys_of: dict[str, set[str]] = {c: set() for c in concepts}

@@ -11,12 +11,14 @@ and to a small foreground against a large background:
     z     = delta / sqrt(1 / (y_f + a) + 1 / (y_b + a))
 
 where y_f counts the foreground items holding the term among n_f, and y_b the background items
-among n_b. The background is the rest of the window *and* the bundled word counts of ordinary news
-(62,127 items of December 2022, worker/data), so a name the story did not have before stands out
-even in a small store; the prior a = a0 * (the term's share of the background), with a0 = 10,
-pulls rare terms toward their everyday rate. The z-score is multiplied by the term's novelty: its
-share of this window's items against the window before it (1 for a term new in this window, about
-0.5 for one as common as before), so that the story's new names rise and its old vocabulary does not.
+(the rest of the window) among n_b. The prior a = a0 * (the term's share of ordinary news, by the
+bundled word counts of 62,127 items of December 2022), with a0 = 500, pulls a word that ordinary news
+uses ("forces", "fall") toward its everyday rate, while a name the news did not have before keeps
+its full weight; in the variance the background's count is at least one, so that a name absent from
+everything else is what is looked for, not a term to distrust. The z-score is multiplied by the
+term's novelty: its share of this window's items against the window before it (1 for a term new in
+this window, about 0.5 for one as common as before), so that the story's new names rise and its old
+vocabulary does not.
 
 Foreground: the window's items judged relevant, those scored just under the threshold (near misses),
 and those a person labeled relevant. Background: every other item of the window. Candidates: words
@@ -27,6 +29,7 @@ items from at least 2 feeds).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -44,7 +47,7 @@ NEAR_MISS = 0.2  # of the threshold: items scored from here up to it are near mi
 # evidence outweighs the counter-evidence, but not enough)
 MIN_ITEMS = 3
 MIN_FEEDS = 2
-PRIOR_STRENGTH = 10.0  # a0 of the Dirichlet prior, in items
+PRIOR_STRENGTH = 500.0  # a0 of the Dirichlet prior: ordinary news weighs as much as 500 items
 MAX_EXAMPLES = 3
 STOP_SHARE = 0.02  # a word in more than 2% of ordinary news items is a function word for our purpose
 
@@ -74,7 +77,8 @@ _LONG_PREFIXES = sorted((p for p in ARABIC_PREFIXES if p), key=len, reverse=True
 class Suggestion:
     """A term the rules do not know, with its evidence."""
     term: str  # as the news most often writes it, lower-cased
-    folded: str  # as the rules would match it
+    folded: str  # the key its spellings share (variant_key)
+    forms: list[str]  # every spelling seen, commonest first: what --accept adds
     kind: str  # word, phrase, or name (a phrase written in capitals)
     lang: str
     score: float  # z * novelty: the rank
@@ -87,10 +91,21 @@ class Suggestion:
     examples: list[str]  # foreground headlines
 
     def as_dict(self) -> dict:
-        return {"term": self.term, "score": round(self.score, 3), "z": round(self.z, 3),
+        return {"term": self.term, "forms": self.forms, "score": round(self.score, 3), "z": round(self.z, 3),
                 "novelty": round(self.novelty, 3), "items": self.items, "background_items": self.background_items,
                 "feeds": self.feeds, "concept": self.concept, "lang": self.lang, "kind": self.kind,
                 "folded": self.folded, "examples": self.examples}
+
+
+_REPEAT_RE = re.compile(r"([a-z])\1+")
+
+
+@functools.lru_cache(maxsize=200_000)  # news repeats its words: most tokens are seen before
+def variant_key(token: str) -> str:
+    """The key that spellings of one name share: Arabic without attached prepositions (arabic_base),
+    Latin with doubled letters single, as transliterations differ there (Sharaa and Shara, Shaibani
+    and Shaybani do not: that is a person's call)."""
+    return _REPEAT_RE.sub(r"\1", token) if token.isascii() else arabic_base(token)
 
 
 def arabic_base(token: str) -> str:
@@ -112,6 +127,7 @@ class _Item:
     feed: str
     lang: str | None
     concepts_at: dict[int, str]  # word index -> concept matched there
+    covered: set[int]  # token indices inside a match of the rules' terms
 
 
 _SURFACE_TABLE = {ord(ch): " " for ch in "\"“”„«»‹›,:()[]{}<>/\\-–—_+=*&^%$#@~،؛'’‘`´ʼ"}
@@ -124,16 +140,18 @@ def _prepare(item: dict, ruleset: RuleSet) -> _Item:
     surface = text.lower().translate(_SURFACE_TABLE).split()
     if len(surface) != len(tokens):  # a fold that changed the word count: show the folded words
         surface = tokens
-    concepts_at: dict[int, str] = {}
-    words = [t for t in tokens if t != SENTENCE_BREAK]
-    for concept, hits in find_terms(ruleset, tokens).items():
-        for hit in hits:
-            concepts_at.setdefault(hit[0], concept)
     # find_terms counts word positions without sentence breaks: map them back to token indices
     index_of_word = [i for i, t in enumerate(tokens) if t != SENTENCE_BREAK]
-    concepts_at = {index_of_word[p]: c for p, c in concepts_at.items() if p < len(words)}
+    concepts_at: dict[int, str] = {}
+    covered: set[int] = set()
+    for concept, hits in find_terms(ruleset, tokens).items():
+        for pos, _, _, _, label in hits:
+            start = index_of_word[pos]
+            concepts_at.setdefault(start, concept)
+            length = max((len(e[0]) + 1 for e in ruleset.memo[tokens[start]] if e[4] == label), default=1)
+            covered.update(index_of_word[pos:pos + length])
     return _Item(tokens, surface, item.get("title") or "", item.get("feed_url") or item.get("feed") or "",
-                 item.get("lang"), concepts_at)
+                 item.get("lang"), concepts_at, covered)
 
 
 def _ngrams(tokens: list[str], stop: frozenset[str]) -> dict[tuple[str, ...], int]:
@@ -145,7 +163,7 @@ def _ngrams(tokens: list[str], stop: frozenset[str]) -> dict[tuple[str, ...], in
             continue
         starts_phrase = tok not in stop or tok in OPENERS
         if tok not in stop:
-            found.setdefault((arabic_base(tok),), i)
+            found.setdefault((variant_key(tok),), i)
         if not starts_phrase:
             continue
         for size in (2, 3):
@@ -156,7 +174,7 @@ def _ngrams(tokens: list[str], stop: frozenset[str]) -> dict[tuple[str, ...], in
                 break
             if gram[-1] in stop:
                 continue
-            found.setdefault(tuple(arabic_base(t) for t in gram), i)
+            found.setdefault(tuple(variant_key(t) for t in gram), i)
     return found
 
 
@@ -177,16 +195,24 @@ def _log_odds_z(y_f: int, n_f: int, y_b: int, n_b: int, prior: float) -> float:
     a = PRIOR_STRENGTH * prior
     a0 = PRIOR_STRENGTH
     delta = (math.log((y_f + a) / (n_f + a0 - y_f - a)) - math.log((y_b + a) / (n_b + a0 - y_b - a)))
-    return delta / math.sqrt(1 / (y_f + a) + 1 / (y_b + a))
+    # The background's count is at least one in the variance: a name absent from ordinary news and
+    # from the rest of the window is what we look for, not a term to distrust.
+    return delta / math.sqrt(1 / (y_f + a) + 1 / max(y_b + a, 1.0))
 
 
-def is_foreground(item: dict, threshold: float) -> bool:
-    """Judged relevant, scored just under the threshold, or labeled relevant by a person (and not
-    labeled irrelevant)."""
+def is_foreground(item: dict, ruleset: RuleSet) -> bool:
+    """Near the story: labeled relevant by a person (and not labeled irrelevant), judged relevant,
+    scored just under the threshold, or naming one of the story's sides (the rules' `sides`), where
+    the story's new names appear before the rules know them."""
     label = item.get("label")
     if label is not None:
         return bool(label)
-    return bool(item.get("relevant")) or float(item.get("score") or 0) >= NEAR_MISS * threshold
+    if item.get("relevant") or float(item.get("score") or 0) >= NEAR_MISS * ruleset.threshold:
+        return True
+    matches = item.get("matches") or ()
+    if isinstance(matches, str):  # as stored: a JSON list
+        matches = json.loads(matches)
+    return any(m.split(":", 1)[0] in ruleset.sides for m in matches)
 
 
 def suggest(ruleset: RuleSet, items: Iterable[dict], background: Background, *,
@@ -194,11 +220,11 @@ def suggest(ruleset: RuleSet, items: Iterable[dict], background: Background, *,
     """The best `limit` new terms of the window's `items` (dicts as Store.query_items gives them:
     title, summary, feed_url, lang, score, relevant, label), against `previous`, the window before it."""
     stop = STOP_WORDS | {w for w, df in background.df.items() if df > STOP_SHARE * background.documents}
-    rejected_keys = {tuple(arabic_base(t) for t in split_folded(fold(r))) for r in rejected}
+    rejected_keys = {tuple(variant_key(t) for t in split_folded(fold(r))) for r in rejected}
     fg: list[_Item] = []
     bg_texts: list[list[str]] = []
     for item in items:
-        if is_foreground(item, ruleset.threshold):
+        if is_foreground(item, ruleset):
             fg.append(_prepare(item, ruleset))
         else:
             bg_texts.append(split_folded(fold(f"{strip_html(item.get('title'))} . {strip_html(item.get('summary'))}")))
@@ -212,9 +238,12 @@ def suggest(ruleset: RuleSet, items: Iterable[dict], background: Background, *,
     surfaces: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
     langs: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
     near: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    inside: Counter[tuple[str, ...]] = Counter()  # items where it lies within a match of the rules
     for it in fg:
         for gram, i in _ngrams(it.tokens, stop).items():
             fg_items[gram] += 1
+            if any(j in it.covered for j in range(i, i + len(gram)) if it.tokens[j] not in stop):
+                inside[gram] += 1
             feeds[gram].add(it.feed)
             if len(examples[gram]) < MAX_EXAMPLES and it.title and it.title not in examples[gram]:
                 examples[gram].append(it.title)
@@ -225,7 +254,10 @@ def suggest(ruleset: RuleSet, items: Iterable[dict], background: Background, *,
                 if j in it.concepts_at and not i <= j < i + len(gram):
                     near[gram][it.concepts_at[j]] += 1
     candidates = [g for g, c in fg_items.items() if c >= MIN_ITEMS and len(feeds[g]) >= MIN_FEEDS]
-    candidates = [g for g in candidates if g not in rejected_keys and not _known(ruleset, g, stop)]
+    # Known: the rules match the term itself, or the text around it ("recep tayyip" in "Recep Tayyip
+    # Erdoğan") in most of the items that hold it.
+    candidates = [g for g in candidates if g not in rejected_keys and inside[g] * 2 < fg_items[g]
+                  and not any(_known(ruleset, tuple(split_folded(fold(form))), stop) for form in surfaces[g])]
     if not candidates:
         return []
 
@@ -241,21 +273,22 @@ def suggest(ruleset: RuleSet, items: Iterable[dict], background: Background, *,
     positive = {c for r in ruleset.rules if r.weight > 0 for c in r.concepts}
     out: list[Suggestion] = []
     for gram in candidates:
-        # A phrase's count in ordinary news is at most its rarest word's: an upper bound, so the
-        # phrase is not favoured for lack of phrase counts.
-        ordinary = min(background.df.get(w, 0) for w in gram)
-        y_f, y_b = fg_items[gram], bg_counts[gram] + ordinary
-        z = _log_odds_z(y_f, n_f, y_b, n_b + background.documents, (y_b + 1) / (n_b + background.documents + 2))
+        # The prior: the term's share of ordinary news; for a phrase, its rarest word's (an upper
+        # bound, so a phrase is not favoured for lack of phrase counts).
+        y_f, y_b = fg_items[gram], bg_counts[gram]
+        forms = [form for form, _ in surfaces[gram].most_common()]
+        words = split_folded(fold(forms[0])) or list(gram)
+        z = _log_odds_z(y_f, n_f, y_b, n_b, min(background.rate(w) for w in words))
         if z <= 0:
             continue
         now_rate = (y_f + bg_counts[gram]) / n_now
         prev_rate = prev_counts[gram] / n_p if n_p else 0.0
         novelty = now_rate / (now_rate + prev_rate)
-        surface = surfaces[gram].most_common(1)[0][0]
+        surface = forms[0]
         concept = next((c for c, _ in near[gram].most_common() if c in positive), "")
-        out.append(Suggestion(term=surface, folded=" ".join(gram), kind=_kind(gram, fg, surface),
+        out.append(Suggestion(term=surface, folded=" ".join(gram), forms=forms, kind=_kind(gram, fg, surface),
                               lang=_language(surface, langs[gram]), score=z * novelty, z=z, novelty=novelty,
-                              items=y_f, background_items=bg_counts[gram], feeds=len(feeds[gram]), concept=concept,
+                              items=y_f, background_items=y_b, feeds=len(feeds[gram]), concept=concept,
                               examples=examples[gram]))
     out.sort(key=lambda s: (-s.score, s.folded))
     return _drop_overlaps(out)[:limit]
@@ -268,11 +301,10 @@ def _count(texts: list[list[str]], wanted: set[tuple[str, ...]], stop: frozenset
     for tokens in texts:
         seen: set[tuple[str, ...]] = set()
         for i, tok in enumerate(tokens):
-            base = arabic_base(tok) if _ARABIC_RE.match(tok) else tok
-            if base not in firsts:
+            if variant_key(tok) not in firsts:
                 continue
             for size in (1, 2, 3):
-                gram = tuple(arabic_base(t) for t in tokens[i:i + size])
+                gram = tuple(variant_key(t) for t in tokens[i:i + size])
                 if len(gram) == size and gram in wanted:
                     seen.add(gram)
         counts.update(seen)
@@ -307,7 +339,7 @@ def _surface_case(fg: list[_Item], gram: tuple[str, ...]) -> list[str]:
     """The words of the first title that holds the phrase, as capitalized there."""
     for it in fg:
         words = it.title.replace("-", " ").split()
-        folded = [fold(w).strip(" |") for w in words]
+        folded = [variant_key(fold(w).strip(" |")) for w in words]
         for i in range(len(folded) - len(gram) + 1):
             if tuple(folded[i:i + len(gram)]) == gram:
                 return [w for w in words[i:i + len(gram)] if fold(w) not in ARTICLES]
