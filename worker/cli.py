@@ -447,7 +447,7 @@ def feeds_export(ctx: Context, output: str | None) -> None:
 
 @cli.group()
 def rules() -> None:
-    """Derive a rules draft from seed articles; measure rules on labeled items."""
+    """Derive a rules draft from seed articles; measure rules; suggest new terms from the stream."""
 
 
 @rules.command("seed")
@@ -509,6 +509,83 @@ def rules_eval(ctx: Context, labeled: tuple[str, ...], from_db: bool, show: int,
         if len(labeled) > 1:
             click.echo(f"{chr(10) if n else ''}== {path} ({kind} text)")
         click.echo(report(evaluation, show=show))
+
+
+@rules.command("suggest")
+@click.option("--since", metavar="WHEN", help="Start of the window: YYYY-MM-DD, YYYY-MM-DDTHH:MM, 7d, 12h "
+                                               "(default: 14 days ago; the window ends now).")
+@click.option("--rules", "rules_path", metavar="FILE", help="Rules whose terms are known (default: [classifier] rules).")
+@click.option("--limit", default=20, show_default=True, help="Suggestions to show.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--accept", metavar="TERM", help="Add TERM (and its other spellings seen) to the local overlay of the rules.")
+@click.option("--concept", metavar="NAME", help="With --accept: the concept TERM joins (default: the one suggested).")
+@click.option("--reject", metavar="TERM", help="Never suggest TERM again.")
+@pass_ctx
+@user_errors
+def rules_suggest(ctx: Context, since: str | None, rules_path: str | None, limit: int, fmt: str,
+                  accept: str | None, concept: str | None, reject: str | None) -> None:
+    """New names and phrases near the story that the rules do not know, with their evidence."""
+    from .export import parse_when
+    from .store import Store
+    from .suggest import accept as accept_term
+    from .suggest import suggest_from_store
+    if accept and reject:
+        raise click.UsageError("give --accept or --reject, not both")
+    if concept and not accept:
+        raise click.UsageError("--concept goes with --accept")
+    path = rules_path or ctx.cfg.classifier.rules
+    with Store(ctx.cfg.database.path, create=False) as store:
+        if reject:
+            store.reject_term(reject.strip())
+            click.echo(f"rejected {reject.strip()!r}: it will not be suggested again")
+            return
+        ruleset = load_rules(path)
+        found = suggest_from_store(store, ruleset, parse_when(since, "--since"), limit=max(limit, 100) if accept else limit)
+    if accept:
+        wanted = accept.strip().lower()
+        match = next((s for s in found if wanted == s.term or wanted in s.forms), None)
+        if concept is None and (match is None or not match.concept):
+            fail(f"{accept!r} is not among the suggestions of the window: say which concept it joins with --concept NAME", 2)
+        forms = (match.forms if match and wanted in match.forms else []) or [wanted]
+        target = concept or (match.concept if match else "")
+        from datetime import date
+        for form in [wanted, *[f for f in forms if f != wanted]]:
+            overlay = accept_term(path, form, target, match, when=date.today().isoformat())
+        also = [f for f in forms if f != wanted]
+        click.echo(f"added {wanted!r}{' (and ' + ', '.join(map(repr, also)) + ')' if also else ''} to {target} in "
+                   f"{overlay}; `newswatch rules apply` re-classifies what is stored")
+        return
+    if fmt == "json":
+        utf8_stdout()
+        click.echo(json.dumps([s.as_dict() for s in found], ensure_ascii=False, indent=1))
+        return
+    if not found:
+        click.echo("no suggestions: no new term near the story has support (3 items from 2 feeds) in the window")
+        return
+    click.echo(f"{'#':>2}  {'term':28} {'lang':4} {'score':>6} {'items':>5} {'else':>5} {'feeds':>5}  {'concept':14} example")
+    for n, s in enumerate(found, 1):
+        click.echo(f"{n:>2}  {s.term[:28]:28} {s.lang:4} {s.score:6.2f} {s.items:>5} {s.background_items:>5} "
+                   f"{s.feeds:>5}  {s.concept[:14]:14} {s.examples[0][:70] if s.examples else ''}")
+    click.echo("accept: newswatch rules suggest --accept TERM [--concept NAME]; reject: --reject TERM")
+
+
+@rules.command("apply")
+@click.option("--since", metavar="WHEN", default="14d", show_default=True,
+              help="Re-classify the items published since then: YYYY-MM-DD, 7d, 12h.")
+@click.option("--rules", "rules_path", metavar="FILE", help="Rules to apply (default: [classifier] rules).")
+@pass_ctx
+@user_errors
+def rules_apply(ctx: Context, since: str, rules_path: str | None) -> None:
+    """Re-classify stored items with the current rules; delivery state is not touched."""
+    from .export import parse_when
+    from .store import Store
+    from .suggest import apply_rules
+    ruleset = load_rules(rules_path or ctx.cfg.classifier.rules)
+    start = parse_when(since, "--since")
+    with Store(ctx.cfg.database.path, create=False) as store:
+        checked, changed, now_relevant = apply_rules(store, ruleset, start)
+    click.echo(f"re-classified {plural(checked, 'item')} published since {start}: {plural(changed, 'verdict')} changed "
+               f"({now_relevant} now relevant, {changed - now_relevant} no longer); delivery state untouched")
 
 
 @cli.command()

@@ -25,7 +25,7 @@ from .errors import NewswatchError
 from .failpoints import checkpoint
 from .text import where
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -247,6 +247,13 @@ MIGRATIONS: list[list[str]] = [
     ],
     [  # v6: consecutive permanent refusals of a digest's message, after which it goes to the outbox
         "ALTER TABLE digests ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0",
+    ],
+    [  # v7: rule suggestions: the terms a person rejected, and when the digest last offered some
+        """CREATE TABLE IF NOT EXISTS rejected_terms (
+            term TEXT PRIMARY KEY,       -- as given to `rules suggest --reject`
+            rejected_at TEXT NOT NULL
+        )""",
+        "ALTER TABLE digests ADD COLUMN suggestions TEXT",  # the "New near the story" section, as JSON
     ],
 ]
 
@@ -586,6 +593,46 @@ class Store:
                       "ON CONFLICT(item_id) DO UPDATE SET relevant = excluded.relevant, note = excluded.note, "
                       "labeled_at = excluded.labeled_at", (row[0], int(relevant), note, iso(utcnow())))
         return {"id": row[0], "title": row[1], "classified_relevant": bool(row[2])}
+
+    def reject_term(self, term: str) -> None:
+        """Record that a person rejected a suggested term: it is never suggested again."""
+        with self.transaction("store.reject") as c:
+            c.execute("INSERT INTO rejected_terms (term, rejected_at) VALUES (?, ?) ON CONFLICT(term) DO NOTHING",
+                      (term, iso(utcnow())))
+
+    def rejected_terms(self) -> list[str]:
+        """Every term a person rejected."""
+        return [r[0] for r in self.conn.execute("SELECT term FROM rejected_terms ORDER BY term")]
+
+    def verdicts(self, since: str | None = None) -> Iterator[tuple[int, str, str, float, bool]]:
+        """(id, title, summary, score, relevant) of every item published (or fetched) since then, oldest first."""
+        where, args = ("WHERE COALESCE(published_at, fetched_at) >= ?", (since,)) if since else ("", ())
+        return iter(self.conn.execute(
+            f"SELECT id, title, summary, score, relevant FROM items {where} ORDER BY id", args).fetchall())
+
+    def update_verdicts(self, verdicts: list[tuple[int, float, bool, list[str], list[dict]]]) -> None:
+        """Store new verdicts (id, score, relevant, matches, explanation) in one transaction. Delivery
+        state (digest, delivery and alert columns) is not touched: an item newly relevant and not yet
+        delivered goes out with the next digest; one delivered stays delivered."""
+        with self.transaction("store.update_verdicts") as c:
+            c.executemany("UPDATE items SET score = ?, relevant = ?, matches = ?, explanation = ? WHERE id = ?",
+                          [(score, int(relevant), json.dumps(matches), json.dumps(explanation), item_id)
+                           for item_id, score, relevant, matches, explanation in verdicts])
+
+    def item_time(self, rank: int = 1) -> str | None:
+        """The publication (else fetch) time of the rank-th newest item; None when there are fewer."""
+        row = self.conn.execute("SELECT COALESCE(published_at, fetched_at) FROM items ORDER BY 1 DESC "
+                                "LIMIT 1 OFFSET ?", (rank - 1,)).fetchone()
+        return row[0] if row else None
+
+    def oldest_item_time(self) -> str | None:
+        """The publication (else fetch) time of the oldest item."""
+        return self.conn.execute("SELECT MIN(COALESCE(published_at, fetched_at)) FROM items").fetchone()[0]
+
+    def last_suggestions_at(self) -> str | None:
+        """When a digest last carried a "New near the story" section."""
+        row = self.conn.execute("SELECT MAX(created_at) FROM digests WHERE suggestions IS NOT NULL").fetchone()
+        return row[0] if row else None
 
     def labeled_items(self) -> list[dict]:
         return [dict(r) for r in self.db.query(

@@ -36,11 +36,14 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .classify import find_terms
+from .classify import classify, find_terms
+from .errors import UsageError
 from .rules import ARABIC_PREFIXES, RulesError, RuleSet, load_rules, overlay_path
-from .seed import Background
+from .seed import Background, load_background
+from .store import ItemFilter, Store
 from .text import SENTENCE_BREAK, fold, plural, split_folded, strip_html
 
 NEAR_MISS = 0.2  # of the threshold: items scored from here up to it are near misses (the story's
@@ -389,3 +392,70 @@ def accept(rules_path: str | Path, term: str, concept: str, evidence: Suggestion
             path.write_text(before, encoding="utf-8")
         raise
     return path
+
+
+DEFAULT_WINDOW = timedelta(days=14)
+
+
+def window_bounds(since: str | None, until: str | None = None, now: datetime | None = None) -> tuple[str, str, str]:
+    """(start of the window before, start, end) as UTC ISO text: the window is `since` (default 14
+    days ago) to `until` (default now); the window before it has the same length."""
+    end = _parse_iso(until) if until else (now or datetime.now(UTC))
+    start = _parse_iso(since) if since else end - DEFAULT_WINDOW
+    if start >= end:
+        raise UsageError("--since must be before the end of the window")
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    return (start - (end - start)).strftime(fmt), start.strftime(fmt), end.strftime(fmt)
+
+
+def _parse_iso(value: str) -> datetime:
+    text = value.rstrip("Z")
+    dt = datetime.fromisoformat(text if "T" in text else f"{text}T00:00:00")
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+MIN_WINDOW_ITEMS = 1000
+
+
+def default_window(store: Store) -> tuple[str | None, str | None]:
+    """(since, until) when none is given: the 14 days up to the newest stored item, widened back to
+    hold at least MIN_WINDOW_ITEMS items where the store has them (an archive, or a new store)."""
+    newest = store.item_time()
+    if newest is None:
+        return None, None
+    end = _parse_iso(newest) + timedelta(seconds=1)
+    floor = _parse_iso(store.item_time(MIN_WINDOW_ITEMS) or store.oldest_item_time() or newest)
+    start = min(end - DEFAULT_WINDOW, floor)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    return start.strftime(fmt), end.strftime(fmt)
+
+
+def suggest_from_store(store: Store, ruleset: RuleSet, since: str | None = None, until: str | None = None,
+                       limit: int = 20, background: Background | None = None) -> list[Suggestion]:
+    """Suggestions over the stored items published in the window, against the window before it,
+    never a term a person rejected (Store.reject_term). With no window given: default_window."""
+    if since is None and until is None:
+        since, until = default_window(store)
+    before, start, end = window_bounds(since, until)
+    items = store.query_items(ItemFilter(since=start, until=end))
+    previous = store.query_items(ItemFilter(since=before, until=start))
+    return suggest(ruleset, items, background or load_background(), previous=previous,
+                   rejected=store.rejected_terms(), limit=limit)
+
+
+def apply_rules(store: Store, ruleset: RuleSet, since: str | None = None) -> tuple[int, int, int]:
+    """Re-classify the stored items published since then with these rules: (items checked, verdicts
+    changed, of which newly relevant). Scores are updated too; delivery state is not touched."""
+    checked = changed = now_relevant = 0
+    updates: list[tuple[int, float, bool, list[str], list[dict]]] = []
+    for item_id, title, summary, score, relevant in store.verdicts(since):
+        checked += 1
+        v = classify(ruleset, title, summary)
+        if v.relevant != bool(relevant) or abs(v.score - (score or 0.0)) > 1e-9:
+            updates.append((item_id, v.score, v.relevant, v.matches, v.explanation_dicts()))
+            if v.relevant != bool(relevant):
+                changed += 1
+                now_relevant += v.relevant
+    if updates:
+        store.update_verdicts(updates)
+    return checked, changed, now_relevant
