@@ -25,6 +25,7 @@ from worker.rules import load_rules
 from worker.seed import load_background
 from worker.store import ItemFilter, Store
 from worker.suggest import Suggestion, suggest
+from worker.text import fold
 
 REPO = Path(__file__).resolve().parent.parent
 RULES_2023 = REPO / "tests" / "data" / "rules-2023.toml"
@@ -44,8 +45,18 @@ TARGETS: dict[str, tuple[str, ...]] = {
 SHARAA = TARGETS["al-Sharaa"]
 
 
+def holds(s: Suggestion, forms: tuple[str, ...]) -> bool:
+    """Whether one of the target's forms is, word for word, inside the suggestion or its spellings."""
+    texts = [s.folded.split(), *(fold(f).split() for f in s.forms)]
+    for form in forms:
+        words = fold(form).split()
+        if any(text[i:i + len(words)] == words for text in texts for i in range(len(text) - len(words) + 1)):
+            return True
+    return False
+
+
 def target_of(s: Suggestion) -> str | None:
-    return next((name for name, forms in TARGETS.items() if any(f in s.folded for f in forms)), None)
+    return next((name for name, forms in TARGETS.items() if holds(s, forms)), None)
 
 
 @dataclass
@@ -58,7 +69,7 @@ class Day:
     suggestions: list[Suggestion] = field(default_factory=list)
 
     def rank_of(self, forms: tuple[str, ...]) -> int | None:
-        return next((n for n, s in enumerate(self.suggestions, 1) if any(f in s.folded for f in forms)), None)
+        return next((n for n, s in enumerate(self.suggestions, 1) if holds(s, forms)), None)
 
 
 def _rss(title: str, items: list[dict], when: datetime) -> bytes:

@@ -625,6 +625,17 @@ class Store:
                                 "LIMIT 1 OFFSET ?", (rank - 1,)).fetchone()
         return row[0] if row else None
 
+    def window_items(self, since: str, until: str) -> Iterator[dict]:
+        """What rule suggestions read of the items published in [since, until): title, summary,
+        feed_url, lang, score, relevant, label (a person's verdict or None) and matches (JSON text)."""
+        cursor = self.conn.execute(
+            "SELECT i.title, i.summary, f.url AS feed_url, i.lang, i.score, i.relevant, l.relevant AS label, "
+            "i.matches FROM items i JOIN feeds f ON f.id = i.feed_id LEFT JOIN labels l ON l.item_id = i.id "
+            "WHERE COALESCE(i.published_at, i.fetched_at) >= ? AND COALESCE(i.published_at, i.fetched_at) < ?",
+            (since, until))
+        names = [d[0] for d in cursor.description]
+        return (dict(zip(names, row, strict=True)) for row in cursor)
+
     def oldest_item_time(self) -> str | None:
         """The publication (else fetch) time of the oldest item."""
         return self.conn.execute("SELECT MIN(COALESCE(published_at, fetched_at)) FROM items").fetchone()[0]

@@ -35,7 +35,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,7 +43,7 @@ from .classify import classify, find_terms
 from .errors import UsageError
 from .rules import ARABIC_PREFIXES, RulesError, RuleSet, load_rules, overlay_path
 from .seed import Background, load_background
-from .store import ItemFilter, Store
+from .store import Store
 from .text import SENTENCE_BREAK, fold, plural, split_folded, strip_html
 
 NEAR_MISS = 0.2  # of the threshold: items scored from here up to it are near misses (the story's
@@ -108,7 +108,13 @@ def variant_key(token: str) -> str:
     """The key that spellings of one name share: Arabic without attached prepositions (arabic_base),
     Latin with doubled letters single, as transliterations differ there (Sharaa and Shara, Shaibani
     and Shaybani do not: that is a person's call)."""
-    return _REPEAT_RE.sub(r"\1", token) if token.isascii() else arabic_base(token)
+    return arabic_base(_REPEAT_RE.sub(r"\1", token))
+
+
+def folded_tokens(item: dict) -> list[str]:
+    """An item's title and text as folded words, with sentence breaks."""
+    return split_folded(fold(f"{strip_html(item.get('title'), collapse=False)} . "
+                             f"{strip_html(item.get('summary'), collapse=False)}"))
 
 
 def arabic_base(token: str) -> str:
@@ -213,8 +219,8 @@ def is_foreground(item: dict, ruleset: RuleSet) -> bool:
     if item.get("relevant") or float(item.get("score") or 0) >= NEAR_MISS * ruleset.threshold:
         return True
     matches = item.get("matches") or ()
-    if isinstance(matches, str):  # as stored: a JSON list
-        matches = json.loads(matches)
+    if isinstance(matches, str):  # as stored, a JSON list of "concept:term": test the text, unparsed
+        return any(f'"{side}:' in matches for side in ruleset.sides)
     return any(m.split(":", 1)[0] in ruleset.sides for m in matches)
 
 
@@ -230,7 +236,7 @@ def suggest(ruleset: RuleSet, items: Iterable[dict], background: Background, *,
         if is_foreground(item, ruleset):
             fg.append(_prepare(item, ruleset))
         else:
-            bg_texts.append(split_folded(fold(f"{strip_html(item.get('title'))} . {strip_html(item.get('summary'))}")))
+            bg_texts.append(folded_tokens(item))
     if not fg:
         return []
 
@@ -266,10 +272,9 @@ def suggest(ruleset: RuleSet, items: Iterable[dict], background: Background, *,
 
     # Background and previous-window counts of the candidates only.
     wanted = set(candidates)
-    bg_counts = _count(bg_texts, wanted, stop)
-    previous_texts = [split_folded(fold(f"{strip_html(p.get('title'))} . {strip_html(p.get('summary'))}"))
-                      for p in previous]
-    prev_counts = _count(previous_texts, wanted, stop)
+    bg_counts = _count(bg_texts, wanted)
+    previous_texts = [folded_tokens(p) for p in previous]
+    prev_counts = _count(previous_texts, wanted)
     n_f, n_b, n_p = len(fg), len(bg_texts), len(previous_texts)
     n_now = n_f + n_b
 
@@ -289,36 +294,52 @@ def suggest(ruleset: RuleSet, items: Iterable[dict], background: Background, *,
         novelty = now_rate / (now_rate + prev_rate)
         surface = forms[0]
         concept = next((c for c, _ in near[gram].most_common() if c in positive), "")
-        out.append(Suggestion(term=surface, folded=" ".join(gram), forms=forms, kind=_kind(gram, fg, surface),
+        out.append(Suggestion(term=surface, folded=" ".join(gram), forms=forms, kind="",
                               lang=_language(surface, langs[gram]), score=z * novelty, z=z, novelty=novelty,
                               items=y_f, background_items=y_b, feeds=len(feeds[gram]), concept=concept,
                               examples=examples[gram]))
     out.sort(key=lambda s: (-s.score, s.folded))
-    return _drop_overlaps(out)[:limit]
+    kept = _drop_overlaps(out, limit)
+    return [replace(s, kind=_kind(tuple(s.folded.split()), fg, s.term)) for s in kept]
 
 
-def _count(texts: list[list[str]], wanted: set[tuple[str, ...]], stop: frozenset[str]) -> Counter[tuple[str, ...]]:
-    """How many of the texts hold each wanted n-gram."""
+def _count(texts: list[list[str]], wanted: set[tuple[str, ...]]) -> Counter[tuple[str, ...]]:
+    """How many of the texts (folded_tokens) hold each wanted n-gram (of variant keys)."""
     counts: Counter[tuple[str, ...]] = Counter()
-    firsts = {g[0] for g in wanted}
+    vocabulary: set[str] = set()
     for tokens in texts:
-        seen: set[tuple[str, ...]] = set()
-        for i, tok in enumerate(tokens):
-            if variant_key(tok) not in firsts:
-                continue
-            for size in (1, 2, 3):
-                gram = tuple(variant_key(t) for t in tokens[i:i + size])
-                if len(gram) == size and gram in wanted:
-                    seen.add(gram)
+        vocabulary.update(tokens)
+    # The spellings in these texts of a candidate's first word. A text holds a word candidate when
+    # it holds one of its spellings (a set intersection, in C); only texts holding the first word of
+    # a phrase are read word by word.
+    words = {g[0] for g in wanted if len(g) == 1}
+    phrase_firsts = {g[0] for g in wanted if len(g) > 1}
+    key_of = {t: k for t in vocabulary if (k := variant_key(t)) in words or k in phrase_firsts}
+    word_leads = {t for t, k in key_of.items() if k in words}
+    phrase_leads = {t for t, k in key_of.items() if k in phrase_firsts}
+    for tokens in texts:
+        seen = {(key_of[t],) for t in word_leads.intersection(tokens)}
+        if not phrase_leads.isdisjoint(tokens):
+            n = len(tokens)
+            for i, t in enumerate(tokens):
+                if t in phrase_leads:
+                    first = key_of[t]
+                    for size in (2, 3):
+                        if i + size <= n:
+                            gram = (first, *(variant_key(x) for x in tokens[i + 1:i + size]))
+                            if gram in wanted:
+                                seen.add(gram)
         counts.update(seen)
     return counts
 
 
-def _drop_overlaps(ranked: list[Suggestion]) -> list[Suggestion]:
+def _drop_overlaps(ranked: list[Suggestion], limit: int) -> list[Suggestion]:
     """A phrase and the word it is built on rank together ("ahmed al sharaa", "al sharaa", "sharaa"):
     keep the first of them, so that the list offers ten terms, not one name three times."""
     kept: list[Suggestion] = []
     for s in ranked:
+        if len(kept) == limit:
+            break
         words = s.folded.split()
         if any(_inside(words, k.folded.split()) or _inside(k.folded.split(), words) for k in kept):
             continue
@@ -437,8 +458,8 @@ def suggest_from_store(store: Store, ruleset: RuleSet, since: str | None = None,
     if since is None and until is None:
         since, until = default_window(store)
     before, start, end = window_bounds(since, until)
-    items = store.query_items(ItemFilter(since=start, until=end))
-    previous = store.query_items(ItemFilter(since=before, until=start))
+    items = store.window_items(start, end)
+    previous = store.window_items(before, start)
     return suggest(ruleset, items, background or load_background(), previous=previous,
                    rejected=store.rejected_terms(), limit=limit)
 
