@@ -58,6 +58,8 @@ class DigestConfig:
     near_misses: int = 10  # at most this many items just under the threshold; 0 leaves the section out
     near_miss_margin: float = 2.0  # "just under": within this many points of the threshold
     failing_feed_hours: int = 24  # list feeds failing at least this long
+    new_terms: int = 5  # "New near the story": this many suggested rule terms (0 leaves the section out)
+    new_terms_days: int = 7  # at most once in this many days
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,9 @@ def _validate(cfg: Config, err) -> None:
         raise err("[digest] from", f"not an e-mail address: {d.from_!r}")
     if d.max_items < 1:
         raise err("[digest] max_items", "must be at least 1")
+    if d.new_terms < 0 or d.new_terms_days < 1:
+        raise err("[digest] new_terms" if d.new_terms < 0 else "[digest] new_terms_days",
+                  "must be 0 or more" if d.new_terms < 0 else "must be at least 1")
     if cfg.retention.irrelevant_days < 0:
         raise err("[retention] irrelevant_days", "must be 0 (keep everything) or more")
     a = cfg.alerts

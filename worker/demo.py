@@ -107,7 +107,7 @@ def run_demo(cfg: Config, outbox: str | None = None) -> DemoResult:
             cfg, database=DatabaseConfig(str(Path(tmp) / "demo.db")), feeds=FeedsConfig(str(opml)),
             smtp=SmtpConfig(host=""),  # the demo never sends mail
             alerts=AlertsConfig(webhook_url=""),  # nor posts to a real webhook
-            digest=replace(cfg.digest, outbox=outbox or cfg.digest.outbox,
+            digest=replace(cfg.digest, outbox=outbox or cfg.digest.outbox, new_terms=0,  # a tour, not a review
                            subject="newswatch demo digest: {items}"))
         poll = poll_cycle(demo_cfg, all_feeds=True)
         with Store(demo_cfg.database.path) as store:

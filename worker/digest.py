@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from .parse import canonical_url
 from .store import StoredItem
-from .text import fold
+from .text import fold, plural
 
 SNIPPET = 280
 SAME_TITLE = 0.5  # Jaccard similarity of title words at which two items are the same story
@@ -47,6 +47,12 @@ class DigestContent:
     near_misses: list[StoredItem]
     failing_feeds: list[dict]
     tz: ZoneInfo
+    new_terms: list[dict] = field(default_factory=list)  # Suggestion.as_dict() of rule suggestions
+
+    def example(self, term: dict) -> str:
+        """A headline showing the term that the digest does not list already (or none)."""
+        listed = {i.title for s in self.stories for i in s.items}
+        return next((t for t in term.get("examples", []) if t not in listed), "")
 
 
 def _words(text: str, limit: int | None = None) -> set[str]:
@@ -144,6 +150,13 @@ def render_text(c: DigestContent) -> str:
             lines.append(f"  {item.score:>5g}  {item.title}  ({item.feed_title or item.feed_url})"
                          + (f" {item.link}" if item.link else ""))
         lines.append("")
+    if c.new_terms:
+        lines += ["New near the story (words the rules do not know yet; for whoever tunes them)", "-" * 76]
+        for t in c.new_terms:
+            example = f', e.g. "{c.example(t)}"' if c.example(t) else ""
+            lines.append(f"  {t['term']}: {plural(t['items'], 'item')} in {plural(t['feeds'], 'feed')}, "
+                         f"{t['background_items']} elsewhere{example}")
+        lines += ["  Add one: newswatch rules suggest --accept TERM; never again: --reject TERM", ""]
     if c.failing_feeds:
         lines += ["Feeds failing for a day or more", "-" * 31]
         for f in c.failing_feeds:
@@ -200,6 +213,16 @@ def render_html(c: DigestContent) -> str:
             t = f"<a href=\"{e(h)}\" style=\"color:#555;\">{e(item.title)}</a>" if h else e(item.title)
             out.append(f"<li{_lang_attrs(item)}>{t} · {e(item.feed_title or item.feed_url)} · {item.score:g}</li>")
         out.append("</ul>")
+    if c.new_terms:
+        out.append("<h3 style=\"font-size:15px;margin:18px 0 6px;color:#555;\">New near the story "
+                   "<span style=\"font-weight:normal;font-size:12px;\">(words the rules do not know yet; for "
+                   "whoever tunes them)</span></h3><ul style=\"padding-left:18px;margin:0;font-size:13px;color:#555;\">")
+        for t in c.new_terms:
+            example = f" · e.g. “{e(c.example(t))}”" if c.example(t) else ""
+            out.append(f"<li><b>{e(t['term'])}</b>: {e(plural(t['items'], 'item'))} in "
+                       f"{e(plural(t['feeds'], 'feed'))}, {t['background_items']} elsewhere{example}</li>")
+        out.append("</ul><p style=\"font-size:12px;color:#666;margin:4px 0;\">Add one: <code>newswatch rules suggest "
+                   "--accept TERM</code>; never again: <code>--reject TERM</code></p>")
     if c.failing_feeds:
         out.append("<h3 style=\"font-size:15px;margin:18px 0 6px;color:#8a3b0b;\">Feeds failing for a day or "
                    "more</h3><ul style=\"padding-left:18px;margin:0;font-size:13px;color:#555;\">")

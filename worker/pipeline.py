@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -52,6 +52,7 @@ from .store import (
     StoredItem,
     database_failure,
     iso,
+    parse_iso,
     utcnow,
 )
 from .text import plural
@@ -364,14 +365,31 @@ def _subject(cfg: Config, count: int) -> str:
     return cfg.digest.subject.replace("{items}", plural(count, "new item")).replace("{count}", str(count))
 
 
-def _render(cfg: Config, store: Store, items: list[StoredItem], threshold: float) -> tuple[str, str, str]:
+def _render(cfg: Config, store: Store, items: list[StoredItem], threshold: float,
+            new_terms: list[dict] | None = None) -> tuple[str, str, str]:
     d = cfg.digest
     near = (store.near_misses(threshold - d.near_miss_margin, store.last_digest_at(), d.near_misses)
             if d.near_misses else [])
     failing = store.failing_feeds(iso(utcnow() - timedelta(hours=d.failing_feed_hours)))
     content = DigestContent(_subject(cfg, len(items)), group_stories(items), near, failing,
-                            ZoneInfo(d.timezone))
+                            ZoneInfo(d.timezone), new_terms or [])
     return content.title, render_text(content), render_html(content)
+
+
+def _new_terms(cfg: Config, store: Store, ruleset: RuleSet) -> list[dict]:
+    """The "New near the story" section when it is due (at most once in [digest] new_terms_days), else
+    nothing. Suggestions are a help for whoever tunes the rules: a failure leaves them out of the
+    digest, never the digest out."""
+    d = cfg.digest
+    last = store.last_suggestions_at()
+    if not d.new_terms or (last and utcnow() - parse_iso(last) < timedelta(days=d.new_terms_days)):
+        return []
+    from .suggest import suggest_from_store
+    try:
+        return [s.as_dict() for s in suggest_from_store(store, ruleset, limit=d.new_terms)]
+    except (NewswatchError, sqlite3.Error, OSError, ValueError) as e:
+        log.warning("digest: no rule suggestions this time: %s", e)
+        return []
 
 
 def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> DigestSummary:
@@ -382,12 +400,13 @@ def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> Digest
     the same items and the same Message-ID before anything new is sent.
     """
     summary = DigestSummary()
-    threshold = load_rules(cfg.classifier.rules).threshold
+    ruleset = load_rules(cfg.classifier.rules)
+    threshold = ruleset.threshold
     with Store(cfg.database.path, create=False) as store:
         if dry_run:
             items = [i for d in store.unsent_digests() for i in store.items_by_id(d.item_ids)]
             items += store.undelivered_relevant(cfg.digest.max_items)
-            _, text, html = _render(cfg, store, items, threshold)
+            _, text, html = _render(cfg, store, items, threshold, _new_terms(cfg, store, ruleset))
             summary.preview = html if fmt == "html" else text
             return summary
         cfg.check_smtp_password()  # a config error, before anything is claimed
@@ -399,6 +418,9 @@ def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> Digest
             while True:  # a backlog larger than max_items goes out in several digests, all now
                 record = store.claim_digest(new_message_id(cfg.digest.from_), cfg.digest.max_items,
                                             allow_empty=first and cfg.digest.send_empty)
+                if record is not None and first and (terms := _new_terms(cfg, store, ruleset)):
+                    store.set_digest_suggestions(record.id, terms)
+                    record = replace(record, suggestions=terms)
                 first = False
                 if record is None or not _deliver(cfg, store, record, summary, threshold):
                     break
@@ -419,7 +441,7 @@ def outbox_name(record: DigestRecord) -> str:
 
 def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSummary, threshold: float) -> bool:
     items = store.items_by_id(record.item_ids)
-    subject, text, html = _render(cfg, store, items, threshold)
+    subject, text, html = _render(cfg, store, items, threshold, record.suggestions)
     msg = build_message(cfg, subject, text, html, record.message_id)
     checkpoint("digest.before_send")
     if record.refusals >= REFUSALS_BEFORE_OUTBOX:  # decided in a run that died before the file was written

@@ -37,6 +37,13 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_iso(text: str) -> datetime:
+    """A stored time (iso(), or a date alone) as an aware UTC datetime."""
+    text = text.rstrip("Z")
+    dt = datetime.fromisoformat(text if "T" in text else f"{text}T00:00:00")
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
 @dataclass
 class FeedState:
     id: int
@@ -117,6 +124,7 @@ class DigestRecord:
     attempts: int
     item_ids: list[int]
     refusals: int = 0  # runs in a row the server refused this very message (content or size)
+    suggestions: list[dict] | None = None  # the "New near the story" section it carries, if any
 
 
 class StoreError(NewswatchError):
@@ -640,6 +648,11 @@ class Store:
         """The publication (else fetch) time of the oldest item."""
         return self.conn.execute("SELECT MIN(COALESCE(published_at, fetched_at)) FROM items").fetchone()[0]
 
+    def set_digest_suggestions(self, digest_id: int, suggestions: list[dict]) -> None:
+        """Keep the "New near the story" section with its digest: a retry sends the same one."""
+        with self.transaction("digest.suggestions") as c:
+            c.execute("UPDATE digests SET suggestions = ? WHERE id = ?", (json.dumps(suggestions), digest_id))
+
     def last_suggestions_at(self) -> str | None:
         """When a digest last carried a "New near the story" section."""
         row = self.conn.execute("SELECT MAX(created_at) FROM digests WHERE suggestions IS NOT NULL").fetchone()
@@ -713,12 +726,13 @@ class Store:
 
     def unsent_digests(self) -> list[DigestRecord]:
         out = []
-        for did, mid, status, attempts, refusals in self.conn.execute(
-                "SELECT id, message_id, status, attempts, refusals FROM digests WHERE status = 'pending' "
-                "ORDER BY id"):
+        for did, mid, status, attempts, refusals, suggestions in self.conn.execute(
+                "SELECT id, message_id, status, attempts, refusals, suggestions FROM digests "
+                "WHERE status = 'pending' ORDER BY id"):
             ids = [r[0] for r in self.conn.execute("SELECT id FROM items WHERE digest_id = ? ORDER BY id",
                                                    (did,))]
-            out.append(DigestRecord(did, mid, status, attempts, ids, refusals))
+            out.append(DigestRecord(did, mid, status, attempts, ids, refusals,
+                                    json.loads(suggestions) if suggestions else None))
         return out
 
     def claim_digest(self, message_id: str, limit: int, allow_empty: bool = False) -> DigestRecord | None:

@@ -43,7 +43,7 @@ from .classify import classify, find_terms
 from .errors import UsageError
 from .rules import ARABIC_PREFIXES, RulesError, RuleSet, load_rules, overlay_path
 from .seed import Background, load_background
-from .store import Store
+from .store import Store, parse_iso
 from .text import SENTENCE_BREAK, fold, plural, split_folded, strip_html
 
 NEAR_MISS = 0.2  # of the threshold: items scored from here up to it are near misses (the story's
@@ -421,18 +421,12 @@ DEFAULT_WINDOW = timedelta(days=14)
 def window_bounds(since: str | None, until: str | None = None, now: datetime | None = None) -> tuple[str, str, str]:
     """(start of the window before, start, end) as UTC ISO text: the window is `since` (default 14
     days ago) to `until` (default now); the window before it has the same length."""
-    end = _parse_iso(until) if until else (now or datetime.now(UTC))
-    start = _parse_iso(since) if since else end - DEFAULT_WINDOW
+    end = parse_iso(until) if until else (now or datetime.now(UTC))
+    start = parse_iso(since) if since else end - DEFAULT_WINDOW
     if start >= end:
         raise UsageError("--since must be before the end of the window")
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     return (start - (end - start)).strftime(fmt), start.strftime(fmt), end.strftime(fmt)
-
-
-def _parse_iso(value: str) -> datetime:
-    text = value.rstrip("Z")
-    dt = datetime.fromisoformat(text if "T" in text else f"{text}T00:00:00")
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 MIN_WINDOW_ITEMS = 1000
@@ -444,8 +438,8 @@ def default_window(store: Store) -> tuple[str | None, str | None]:
     newest = store.item_time()
     if newest is None:
         return None, None
-    end = _parse_iso(newest) + timedelta(seconds=1)
-    floor = _parse_iso(store.item_time(MIN_WINDOW_ITEMS) or store.oldest_item_time() or newest)
+    end = parse_iso(newest) + timedelta(seconds=1)
+    floor = parse_iso(store.item_time(MIN_WINDOW_ITEMS) or store.oldest_item_time() or newest)
     start = min(end - DEFAULT_WINDOW, floor)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     return start.strftime(fmt), end.strftime(fmt)
