@@ -175,7 +175,7 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
                     score -= best or 0.0
                     strongest[rule.group] = points
             score += points
-            if explain:
+            if used is not None:  # explain
                 explanation.append(RuleHit(rule.name, count, rule.weight, points, sorted(used), rule.group))
     if explain and strongest:
         # A rule that counted first and was then outdone by a stronger one of its group shows 0.

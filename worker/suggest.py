@@ -318,7 +318,7 @@ def _count(texts: list[list[str]], wanted: set[tuple[str, ...]]) -> Counter[tupl
     word_leads = {t for t, k in key_of.items() if k in words}
     phrase_leads = {t for t, k in key_of.items() if k in phrase_firsts}
     for tokens in texts:
-        seen = {(key_of[t],) for t in word_leads.intersection(tokens)}
+        seen: set[tuple[str, ...]] = {(key_of[t],) for t in word_leads.intersection(tokens)}
         if not phrase_leads.isdisjoint(tokens):
             n = len(tokens)
             for i, t in enumerate(tokens):
