@@ -98,7 +98,10 @@ def test_read_commands_do_not_create_a_database(tmp_path):
 
 
 def test_relative_paths_in_errors_say_relative_to_what(tmp_path):
-    out = newswatch("classify", "x", cwd=tmp_path)  # no config/ here: defaults, relative rules path
+    # With no config here newswatch runs on its packaged rules; a config naming a relative path that
+    # is not there is the user's mistake to see.
+    (tmp_path / "c.toml").write_text('[classifier]\nrules = "config/rules/turkey-syria.toml"\n')
+    out = newswatch("--config", "c.toml", "classify", "x", cwd=tmp_path)
     assert out.returncode == 2
     assert f"rules file not found: config/rules/turkey-syria.toml (relative to the working directory {tmp_path})" \
         in out.stderr

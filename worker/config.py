@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field, fields, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,22 @@ from .errors import UsageError
 
 DEFAULT_CONFIG = Path("config/newswatch.toml")
 CONFIG_ENV = "NEWSWATCH_CONFIG"
+PACKAGED_SOURCE = "(packaged defaults)"
+# What `init` writes, relative to its directory: the layout of the repository root, so that the
+# default config (config/newswatch.toml, relative paths) works there unchanged.
+INIT_FILES = ("newswatch.toml", "feeds.opml", "rules/turkey-syria.toml")
+
+
+def packaged_file(name: str) -> Path:
+    """A file shipped in the package (worker/defaults/NAME): the rules, the feed list, the config."""
+    with resources.as_file(resources.files("worker") / "defaults" / name) as path:
+        return Path(path)  # an installed package is a directory: the path stays valid
+
+
+def is_packaged(path: str | Path) -> bool:
+    """Whether a path is one of the shipped defaults (read-only: site-packages is not the user's)."""
+    defaults = packaged_file("newswatch.toml").parent
+    return Path(path).absolute().is_relative_to(defaults.absolute())
 
 
 class ConfigError(UsageError):
@@ -224,7 +242,7 @@ def load_config(explicit: str | None = None, db_path: str | None = None) -> Conf
     """Read the config (explicit path, else $NEWSWATCH_CONFIG, else config/newswatch.toml, else defaults)."""
     path = config_path(explicit)
     if path is None:
-        cfg = Config()
+        cfg = packaged_defaults()
     else:
         try:
             raw = path.read_bytes()
@@ -240,3 +258,37 @@ def load_config(explicit: str | None = None, db_path: str | None = None) -> Conf
     if db_path:
         cfg = replace(cfg, database=DatabaseConfig(path=db_path))
     return cfg
+
+
+def packaged_defaults() -> Config:
+    """The built-in config, for a directory with no config/newswatch.toml: the database and outbox
+    in db/ of the working directory (as from the repository root), the feed list and rules from
+    config/ when that directory has them, else the copies shipped in the package."""
+    cfg = Config(source=PACKAGED_SOURCE)
+    opml, rules = cfg.feeds.opml, cfg.classifier.rules
+    return replace(cfg, feeds=FeedsConfig(opml if Path(opml).exists() else str(packaged_file("feeds.opml"))),
+                   classifier=ClassifierConfig(rules if Path(rules).exists()
+                                               else str(packaged_file("rules/turkey-syria.toml"))))
+
+
+def first_run_note(cfg: Config) -> str | None:
+    """On the packaged defaults, the one line saying where the database and outbox go, until they exist."""
+    if cfg.source != PACKAGED_SOURCE or Path(cfg.database.path).parent.exists():
+        return None
+    return (f"no config/newswatch.toml here: newswatch runs on its packaged defaults and keeps the database "
+            f"and outbox in {Path(cfg.database.path).parent.absolute()}/ (`newswatch init` writes a config to edit)")
+
+
+def init_files(directory: str | Path, force: bool = False) -> list[Path]:
+    """Write an editable config, feed list and rules into DIRECTORY/config/; returns the files written.
+    An existing file is an error unless `force`: they are the user's edits."""
+    base = Path(directory) / "config"
+    targets = [(packaged_file(name), base / name) for name in INIT_FILES]
+    existing = [str(t) for _, t in targets if t.exists()]
+    if existing and not force:
+        raise ConfigError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}: "
+                          "not overwritten (--force replaces them)")
+    for source, target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return [t for _, t in targets]
