@@ -24,6 +24,7 @@ A rules file (TOML) has concept groups of terms and weighted rules over them:
     unless = ["other_party"]                 # not counted in a field where one of these occurs
     group = "relation"                       # one piece of evidence: of the rules of a group that
                                              # fire, only the one with the most points counts
+    why = "talks"                            # the rule in plain words, for the digest (optional)
 
 Term syntax, all matched on folded text (case, Turkish dotted/dotless i, diacritics and Arabic letter
 forms unified; see text.fold): a word; a phrase of several words; `{a,b}` alternatives
@@ -78,6 +79,7 @@ class Rule:
     in_item: bool = False  # title and body as one text: a headline's subject, the summary's context
     unless: frozenset[str] = frozenset()  # concepts whose presence in the field cancels the rule
     group: str = ""  # rules of one group are one piece of evidence: only the strongest counts
+    why: str = ""  # the rule in plain words for a reader of the digest ("talks", "Damascus as a party")
 
 
 # (remaining folded tokens, last of them is a stem, concept, term as written, "concept:term")
@@ -191,9 +193,13 @@ def _line_of(source: str, table: str | None, key: str, item: int | None = None) 
 
 
 def overlay_path(path: str | Path) -> Path:
-    """The local overlay of a rules file: FILE.local.toml beside FILE (turkey-syria.local.toml)."""
+    """The local overlay of a rules file: FILE.local.toml beside FILE (turkey-syria.local.toml); for
+    the rules shipped in the package, config/rules/ of the working directory, where the database is
+    too: the installed package is not the user's to write."""
+    from .config import is_packaged  # config does not import rules; imported here to keep it so
     path = Path(path)
-    return path.with_name(f"{path.name.removesuffix('.toml')}.local.toml")
+    name = f"{path.name.removesuffix('.toml')}.local.toml"
+    return Path("config/rules", name) if is_packaged(path) else path.with_name(name)
 
 
 def _read_toml(path: Path, what: str) -> tuple[dict, str]:
@@ -309,7 +315,7 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
     raw_rules = data.get("rules")
     if not isinstance(raw_rules, list) or not raw_rules:
         raise fail(None, "rules", "required: at least one [[rules]] table")
-    rule_keys = {"name", "description", "all", "within", "in", "weight", "max_count", "unless", "group"}
+    rule_keys = {"name", "description", "all", "within", "in", "weight", "max_count", "unless", "group", "why"}
 
     def concept_names(r: dict, i: int, key: str, default: list | None) -> list[str]:
         """A rule's list of concepts under `key` (one name alone is a list of one); required without a default."""
@@ -354,9 +360,13 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         group = r.get("group", "")
         if not isinstance(group, str):
             raise fail(None, "group", "must be a string (the name of the group)", i)
+        why = r.get("why", "")
+        if not isinstance(why, str):
+            raise fail(None, "why", "must be a string (the rule in plain words, for the digest)", i)
         rules.append(Rule(str(name), tuple(names), within_words, sentence, fld, float(weight), max_count,
                           str(r.get("description", "")), frozenset(names), fld in ("title", "any"),
-                          fld in ("body", "any"), fld == "item", frozenset(unless), group))
+                          fld in ("body", "any"), fld == "item", frozenset(unless), group,
+                          why.strip()))
 
     for cname, hidden in shadowed.items():
         for other in hidden:
@@ -406,3 +416,8 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
     ruleset.anchors = frozenset(anchors)
     ruleset.anchor_stems = tuple(sorted(anchor_stems))
     return ruleset
+
+
+def plain_words(ruleset: RuleSet) -> dict[str, str]:
+    """Rule name -> its `why` (the rule in plain words), for the rules that have one."""
+    return {r.name: r.why for r in ruleset.rules if r.why}
