@@ -119,7 +119,7 @@ def test_csv_cells_are_not_formulas(tmp_path, feed_server):
     cfg = write_config(tmp_path, [f"{feed_server.base_url}/b"])
     assert newswatch("--config", str(cfg), "poll").returncode == 0
     with sqlite3.connect(tmp_path / "db" / "newswatch.db") as db:  # the feed's name, as a feed could give it
-        db.execute("UPDATE feeds SET title = '+Feed'")
+        db.execute("UPDATE feeds SET title = '+Feed', list_title = NULL")
     db.close()
     out = tmp_path / "items.csv"
     assert newswatch("--config", str(cfg), "export", "-o", str(out)).returncode == 0

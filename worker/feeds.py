@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import Config, PollConfig
 from .errors import UsageError
 from .text import where
 
@@ -60,6 +61,8 @@ def _specs(tree: ET.ElementTree) -> list[FeedSpec]:
         for child in node.findall("outline"):
             url = (child.get("xmlUrl") or child.get("xmlurl") or "").strip()
             name = child.get("title") or child.get("text")
+            if url and name and name.strip() == url:
+                name = None  # no name given (`feeds add URL`, many exports): the feed's own title is shown
             if url:
                 if url.startswith(("http://", "https://")) and url not in feeds:
                     feeds[url] = FeedSpec(url, name, child.get("language"), category)
@@ -204,3 +207,56 @@ def import_opml(path: str | Path, source: str | Path) -> tuple[int, int]:
         ET.indent(tree)
         _write(tree, path)
     return added, len(incoming) - added
+
+
+def fetch_title(url: str, poll: PollConfig) -> tuple[str | None, str]:
+    """Fetch a feed once for its own title: (title, "") or (None, why there is none)."""
+    from .fetch import Fetcher
+    from .parse import parse_feed
+    fetcher = Fetcher(poll)
+    try:
+        result = fetcher.fetch(url)
+    finally:
+        fetcher.close()
+    if result.status != "ok":
+        return None, result.error or result.status
+    parsed = parse_feed(result.body or b"", result.final_url or url, result.content_type)
+    if parsed.title:
+        return parsed.title, ""
+    return None, parsed.error or "the feed has no title"
+
+
+def listed_feeds(cfg: Config) -> list:
+    """The feed list's rows with their health (health.FeedHealth), each under the name a person reads:
+    the list's own name for it, else the feed's title as last fetched."""
+    from dataclasses import replace
+
+    from .health import feed_health
+    from .store import Store
+    rows = feed_health(cfg)
+    names: dict[str, str] = {}
+    if Path(cfg.database.path).exists():
+        with Store(cfg.database.path) as store:
+            names = store.feed_names()
+    shown = []
+    for row in rows:
+        name = row.spec.title or names.get(row.spec.url)
+        if name == row.spec.url:
+            name = None
+        status = "blocked (403)" if row.http_status == 403 and row.status == "error" else row.status
+        shown.append(replace(row, spec=replace(row.spec, title=name), status=status))
+    return shown
+
+
+def editable_list(cfg: Config) -> Path:
+    """The feed list that `feeds add` and `feeds import` write: the config's own; on the packaged
+    defaults, config/feeds.opml of the working directory (a new list: the shipped one is read-only)."""
+    from .config import FeedsConfig, is_packaged
+    return Path(FeedsConfig().opml) if is_packaged(cfg.feeds.opml) else Path(cfg.feeds.opml)
+
+
+def check_removable(cfg: Config) -> None:
+    from .config import is_packaged
+    if is_packaged(cfg.feeds.opml):
+        raise FeedListError(f"the feed list in use is the one shipped with newswatch ({cfg.feeds.opml}): "
+                            "`newswatch init` writes a copy here to edit")

@@ -74,6 +74,10 @@ class _WatchedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
+# Sites behind bot protection answer feed readers with 403 whatever they ask; the feed list marks those known.
+BLOCKED = "blocked (403): the site refuses automated readers"
+
+
 @dataclass
 class FetchResult:
     url: str
@@ -175,6 +179,9 @@ class Fetcher:
                 if resp.status_code == 304:
                     result.status = "not_modified"
                     result.etag, result.last_modified = etag, last_modified
+                    return result
+                if resp.status_code == 403:  # said plainly: it is the site's choice, not a fault to chase here
+                    result.error = BLOCKED
                     return result
                 if resp.status_code >= 400:
                     result.error = f"HTTP {resp.status_code} {resp.reason or ''}".strip()

@@ -25,7 +25,7 @@ from .errors import NewswatchError
 from .failpoints import checkpoint
 from .text import where
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -263,7 +263,16 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "ALTER TABLE digests ADD COLUMN suggestions TEXT",  # the "New near the story" section, as JSON
     ],
+    [  # v8: feed names: `title` is the feed's own <title> (refreshed by each poll), `list_title` the name
+       # a person gave it in the feed list; before, `title` held the list's text, often just the URL
+        "ALTER TABLE feeds ADD COLUMN list_title TEXT",
+        "UPDATE feeds SET list_title = title WHERE title IS NOT NULL AND title <> url",
+        "UPDATE feeds SET title = NULL WHERE title = url",
+    ],
 ]
+
+# What a feed is called wherever a person reads it: the name given in the feed list, else its own title.
+FEED_NAME = "COALESCE(f.list_title, f.title, f.url)"
 
 # The full-text index, as sqlite-utils' enable_fts makes it (so Datasette and sqlite-utils find it),
 # but created in one transaction, and re-indexing an item only when its title or summary changes.
@@ -382,10 +391,10 @@ class Store:
                 if not c.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)).fetchone():
                     c.execute("UPDATE feeds SET url = ?, moved_to = NULL WHERE moved_to = ? AND url NOT IN "
                               "(SELECT url FROM feeds WHERE url = ?)", (url, url, url))
-                c.execute("INSERT INTO feeds (url, title, language, created_at) VALUES (?, ?, ?, ?) "
+                c.execute("INSERT INTO feeds (url, list_title, language, created_at) VALUES (?, ?, ?, ?) "
                           "ON CONFLICT(url) DO UPDATE SET "
                           "disabled_reason = CASE WHEN feeds.active = 0 THEN NULL ELSE feeds.disabled_reason END, "
-                          "active = 1, title = COALESCE(feeds.title, excluded.title), language = excluded.language",
+                          "active = 1, list_title = excluded.list_title, language = excluded.language",
                           (url, title, language, now))
             for (url,) in c.execute("SELECT url FROM feeds WHERE active = 1").fetchall():
                 if url not in urls:
@@ -459,9 +468,19 @@ class Store:
                 (feed_id, *chunk)))
         return keys
 
+    def set_feed_title(self, url: str, title: str) -> None:
+        """Record a feed's own title (`feeds add` fetches it once), adding the feed's row if need be."""
+        with self.transaction("store.feed_title") as c:
+            c.execute("INSERT INTO feeds (url, title, created_at) VALUES (?, ?, ?) "
+                      "ON CONFLICT(url) DO UPDATE SET title = excluded.title", (url, title, iso(utcnow())))
+
+    def feed_names(self) -> dict[str, str]:
+        """Feed URL -> the name shown for it (list_title, else the feed's own title, else the URL)."""
+        return dict(self.conn.execute(f"SELECT f.url, {FEED_NAME} FROM feeds f").fetchall())
+
     def feed_health(self) -> list[dict]:
         return [dict(r) for r in self.db.query(
-            "SELECT f.url, f.title, f.active, f.disabled_reason, f.last_status, f.http_status, f.error_count, "
+            f"SELECT f.url, {FEED_NAME} AS title, f.active, f.disabled_reason, f.last_status, f.http_status, f.error_count, "
             "f.last_error, f.last_polled_at, f.last_success_at, f.next_poll_at, f.items_per_day, "
             "(SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id) AS items "
             "FROM feeds f ORDER BY f.active DESC, f.url")]
@@ -470,7 +489,7 @@ class Store:
 
     def _items(self, where: str, args: tuple) -> list[StoredItem]:
         rows = self.conn.execute(
-            "SELECT i.id, i.feed_id, f.title, f.url, i.title, i.summary, i.link, i.published_at, "
+            f"SELECT i.id, i.feed_id, {FEED_NAME}, f.url, i.title, i.summary, i.link, i.published_at, "
             "i.fetched_at, i.lang, i.score, i.relevant, i.matches, i.explanation "
             f"FROM items i JOIN feeds f ON f.id = i.feed_id WHERE {where}", args).fetchall()
         return [StoredItem(*r[:11], bool(r[11]), json.loads(r[12]), json.loads(r[13])) for r in rows]
@@ -503,7 +522,7 @@ class Store:
     # What people get for an item in search results and exports: (name, SQL expression).
     ITEM_COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("id", "i.id"), ("published_at", "COALESCE(i.published_at, i.fetched_at)"), ("fetched_at", "i.fetched_at"),
-        ("feed", "f.title"), ("feed_url", "f.url"), ("title", "i.title"), ("summary", "i.summary"),
+        ("feed", FEED_NAME), ("feed_url", "f.url"), ("title", "i.title"), ("summary", "i.summary"),
         ("link", "i.link"), ("lang", "i.lang"), ("score", "i.score"), ("relevant", "i.relevant"),
         ("label", "l.relevant"), ("story_id", "i.story_id"), ("digest_id", "i.digest_id"),
         ("delivered_at", "i.delivered_at"), ("matches", "i.matches"), ("explanation", "i.explanation"))
@@ -544,8 +563,8 @@ class Store:
             where.append("COALESCE(i.published_at, i.fetched_at) < ?")
             args.append(flt.until)
         if flt.feed:
-            where.append("(f.url = ? OR f.title LIKE ? OR f.url LIKE ?)")
-            args += [flt.feed, f"%{flt.feed}%", f"%{flt.feed}%"]
+            where.append("(f.url = ? OR f.title LIKE ? OR f.list_title LIKE ? OR f.url LIKE ?)")
+            args += [flt.feed, f"%{flt.feed}%", f"%{flt.feed}%", f"%{flt.feed}%"]
         if flt.lang:
             where.append("i.lang = ?")
             args.append(flt.lang)
@@ -577,7 +596,7 @@ class Store:
             "SUM(relevant) AS relevant FROM items WHERE COALESCE(published_at, fetched_at) >= :since "
             "GROUP BY day ORDER BY day", {"since": since})]
         per_feed = [dict(r) for r in self.db.query(
-            "SELECT f.title AS feed, f.url, COUNT(i.id) AS items, COALESCE(SUM(i.relevant), 0) AS relevant, "
+            f"SELECT {FEED_NAME} AS feed, f.url, COUNT(i.id) AS items, COALESCE(SUM(i.relevant), 0) AS relevant, "
             "f.last_status, f.error_count, f.last_success_at FROM feeds f LEFT JOIN items i ON i.feed_id = f.id "
             "AND COALESCE(i.published_at, i.fetched_at) >= :since WHERE f.active = 1 GROUP BY f.id "
             "ORDER BY relevant DESC, items DESC, f.url", {"since": since})]
@@ -691,7 +710,7 @@ class Store:
     def failing_feeds(self, since: str) -> list[dict]:
         """Active feeds with no success since `since` (or never) that have been tried and failed."""
         return [dict(r) for r in self.db.query(
-            "SELECT url, title, error_count, last_error, last_success_at FROM feeds WHERE active = 1 "
+            f"SELECT url, {FEED_NAME} AS title, error_count, last_error, last_success_at FROM feeds f WHERE active = 1 "
             "AND error_count > 0 AND (last_success_at IS NULL OR last_success_at < :since) "
             "AND created_at < :since ORDER BY url", {"since": since})]
 
