@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .config import Config, load_config
+from .config import Config, first_run_note, load_config
 from .errors import NewswatchError
 from .rules import load_rules
 from .text import plural
@@ -35,6 +35,14 @@ class Context:
         if self._cfg is None:
             self._cfg = load_config(self.config_path, self.db_path)
         return self._cfg
+
+    def writing_cfg(self) -> Config:
+        """The config, for a command about to create the database or outbox: on the packaged defaults,
+        the first such command says where they go (once: the directory exists afterwards)."""
+        note = first_run_note(self.cfg)
+        if note:
+            click.echo(f"newswatch: {note}", err=True)
+        return self.cfg
 
 
 def fail(message: str, code: int) -> None:
@@ -116,7 +124,7 @@ def run(ctx: Context, log_format: str) -> None:
     """Run the daemon: poll every [poll] interval_minutes, digest daily at [digest] time."""
     from .daemon import run_daemon
     setup_logging(logging.INFO, json_lines=log_format == "json")
-    run_daemon(ctx.cfg)
+    run_daemon(ctx.writing_cfg())
 
 
 @cli.command()
@@ -126,6 +134,7 @@ def run(ctx: Context, log_format: str) -> None:
 def poll(ctx: Context, all_feeds: bool) -> None:
     """Poll the feeds that are due once, store new items, print a summary."""
     from .pipeline import poll_cycle
+    ctx.writing_cfg()
     if sys.stderr.isatty():  # a person waiting on a first poll of many feeds sees it move
         setup_logging(logging.ERROR)  # per-feed warnings would break the bar: `feeds list` has them
         bars: list = []
@@ -158,6 +167,8 @@ def digest(ctx: Context, dry_run: bool, fmt: str) -> None:
     from .pipeline import send_digest
     if fmt != "text" and not dry_run:
         raise click.UsageError("--format is for the --dry-run preview (the e-mail always has text and HTML)")
+    if not dry_run:
+        ctx.writing_cfg()
     setup_logging(logging.WARNING)
     summary = send_digest(ctx.cfg, dry_run=dry_run, fmt=fmt)
     if dry_run:
@@ -374,8 +385,9 @@ def feeds() -> None:
 @user_errors
 def feeds_list(ctx: Context) -> None:
     """Every feed in the list with its health: status, HTTP code, errors, items, last success, next poll."""
-    from .health import FEED_TABLE_HEADER, feed_health
-    rows = feed_health(ctx.cfg)
+    from .feeds import listed_feeds
+    from .health import FEED_TABLE_HEADER
+    rows = listed_feeds(ctx.cfg)
     click.echo(FEED_TABLE_HEADER)
     for row in rows:
         for line in row.lines():
@@ -384,23 +396,33 @@ def feeds_list(ctx: Context) -> None:
 
 @feeds.command("add")
 @click.argument("url")
-@click.option("--title", help="A name for the feed (default: the URL).")
+@click.option("--title", help="A name for the feed (default: the feed's own title, fetched now).")
 @click.option("--category", help="The group it goes in, e.g. 'Turkish outlets'.")
 @click.option("--lang", "language", metavar="CODE", help="The feed's language (en, tr, ar...).")
 @pass_ctx
 @user_errors
 def feeds_add(ctx: Context, url: str, title: str | None, category: str | None, language: str | None) -> None:
-    """Add URL to the feed list; the next poll fetches it."""
-    from .feeds import add_feed
+    """Add URL to the feed list, and fetch it once to record its own title; the next poll reads its items."""
+    from .feeds import add_feed, editable_list, fetch_title
     from .store import Store
-    new_list = not Path(ctx.cfg.feeds.opml).exists()
-    added = add_feed(ctx.cfg.feeds.opml, url, title, category, language)
+    opml = editable_list(ctx.cfg)
+    new_list = not opml.exists()
+    added = add_feed(opml, url, title, category, language)
     if new_list:  # run from the wrong directory, this is how the user finds out
-        click.echo(f"created the feed list {Path(ctx.cfg.feeds.opml).resolve()}")
+        click.echo(f"created the feed list {opml.resolve()}")
+    click.echo(f"added {url} to {opml}" if added else f"{url} is already in {opml}")
     if Path(ctx.cfg.database.path).exists():
         with Store(ctx.cfg.database.path) as store:
             store.enable_feed(url.strip())  # a feed disabled by a 410 and re-added is polled again
-    click.echo(f"added {url} to {ctx.cfg.feeds.opml}" if added else f"{url} is already in {ctx.cfg.feeds.opml}")
+    if not added:
+        return
+    own, why_not = fetch_title(url.strip(), ctx.cfg.poll)
+    if own is None:
+        click.echo(f"could not read its title ({why_not}): it is shown as {title or 'its URL'} until a poll reads it")
+        return
+    with Store(ctx.writing_cfg().database.path) as store:
+        store.set_feed_title(url.strip(), own)
+    click.echo(f"fetched it once: its title is {own!r}" + (f" (shown as {title!r}, the name you gave)" if title else ""))
 
 
 @feeds.command("remove")
@@ -409,7 +431,8 @@ def feeds_add(ctx: Context, url: str, title: str | None, category: str | None, l
 @user_errors
 def feeds_remove(ctx: Context, url: str) -> None:
     """Remove URL from the feed list (its stored items stay)."""
-    from .feeds import remove_feed
+    from .feeds import check_removable, remove_feed
+    check_removable(ctx.cfg)
     if not remove_feed(ctx.cfg.feeds.opml, url):
         fail(f"{url} is not in {ctx.cfg.feeds.opml}", 1)
     click.echo(f"removed {url} from {ctx.cfg.feeds.opml}")
@@ -421,9 +444,10 @@ def feeds_remove(ctx: Context, url: str) -> None:
 @user_errors
 def feeds_import(ctx: Context, opml: str) -> None:
     """Add the feeds of an OPML file (any feed reader's export), keeping their categories."""
-    from .feeds import import_opml
-    added, present = import_opml(ctx.cfg.feeds.opml, opml)
-    click.echo(f"imported {plural(added, 'feed')} into {ctx.cfg.feeds.opml} ({present} already there)")
+    from .feeds import editable_list, import_opml
+    target = editable_list(ctx.cfg)
+    added, present = import_opml(target, opml)
+    click.echo(f"imported {plural(added, 'feed')} into {target} ({present} already there)")
 
 
 @feeds.command("export")
@@ -549,6 +573,9 @@ def rules_suggest(ctx: Context, since: str | None, rules_path: str | None, limit
         forms = (match.forms if match and wanted in match.forms else []) or [wanted]
         target = concept or (match.concept if match else "")
         from datetime import date
+
+        from .rules import overlay_path
+        overlay_path(path).parent.mkdir(parents=True, exist_ok=True)  # packaged rules: config/rules/ here
         for form in [wanted, *[f for f in forms if f != wanted]]:
             overlay = accept_term(path, form, target, match, when=date.today().isoformat())
         also = [f for f in forms if f != wanted]
@@ -596,12 +623,31 @@ def demo(ctx: Context, outbox: str | None) -> None:
     """Offline tour: sample feeds on 127.0.0.1 -> throwaway database -> digest in the outbox."""
     from .demo import run_demo
     setup_logging(logging.WARNING)
-    result = run_demo(ctx.cfg, outbox)
+    result = run_demo(ctx.cfg if outbox else ctx.writing_cfg(), outbox)
     click.echo(result.poll.line())
     for item in sorted(result.items, key=lambda i: -i.score):
         mark = "RELEVANT" if item.relevant else "        "
         click.echo(f"  {mark} {item.score:>5g}  [{item.lang or '?'}] {item.title}")
     click.echo(result.digest.line())
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite the files if they exist.")
+@user_errors
+def init(directory: str, force: bool) -> None:
+    """Write an editable config, feed list and rules into DIRECTORY/config/ (default: here)."""
+    from .config import init_files
+    written = init_files(directory, force)
+    for path in written:
+        click.echo(f"wrote {path}")
+    where = "" if Path(directory).resolve() == Path.cwd().resolve() else f"cd {directory} && "
+    click.echo(f"""
+Edit them, then run newswatch from {Path(directory).resolve()} (it reads config/newswatch.toml there):
+  {written[0]}   [digest] to and from, [smtp] for mail (until then digests go to db/outbox/)
+  {written[1]}   the feeds: or `newswatch feeds add URL`, `feeds remove URL`
+  {written[2]}   the keyword rules (measure changes with `newswatch rules eval`)
+Start with: {where}newswatch poll --all && newswatch digest --dry-run""")
 
 
 NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2

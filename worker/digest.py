@@ -48,6 +48,7 @@ class DigestContent:
     failing_feeds: list[dict]
     tz: ZoneInfo
     new_terms: list[dict] = field(default_factory=list)  # Suggestion.as_dict() of rule suggestions
+    plain: dict[str, str] = field(default_factory=dict)  # rule name -> the rule in plain words (rules.plain_words)
 
     def example(self, term: dict) -> str:
         """A headline showing the term that the digest does not list already (or none)."""
@@ -108,8 +109,16 @@ def local_time(iso_utc: str | None, tz: ZoneInfo) -> str:
     return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def why(item: StoredItem, top: int = 3) -> str:
-    """The rules that weighed most, strongest first (the full account is in items.explanation)."""
+def why(item: StoredItem, plain: dict[str, str] | None = None, top: int = 3) -> str:
+    """Why the item is here, for an analyst: what the rules that counted most found, in plain words
+    ("names Turkey and Syria in the headline · talks or ties in the headline"), strongest first. The
+    rule names and points stay in `classify` and items.explanation, for whoever tunes the rules.
+    Without plain words (rules that have no `why`), the rule names and their points."""
+    counted = sorted((h for h in item.explanation if h.get("points", 0) > 0), key=lambda h: -h["points"])
+    if plain:
+        words = list(dict.fromkeys(plain[h["rule"]] for h in counted if h["rule"] in plain))[:top]
+        if words:
+            return " · ".join(words)
     hits = sorted(item.explanation, key=lambda h: -abs(h.get("points", 0)))[:top]
     parts = [f"{h['rule']} ({h['points']:+g})" for h in hits]
     more = len(item.explanation) - len(hits)
@@ -137,7 +146,7 @@ def render_text(c: DigestContent) -> str:
         lines.append(f"   {when} · {', '.join(story.sources)} · score {story.score:g}")
         if lead.summary:
             lines.append(f"   {_snippet(lead.summary)}")
-        lines.append(f"   why: {why(lead)}")
+        lines.append(f"   why: {why(lead, c.plain)}")
         for item in story.items:
             if item.link:
                 lines.append(f"   - {item.feed_title or item.feed_url}: {item.link}")
@@ -195,7 +204,7 @@ def render_html(c: DigestContent) -> str:
         if lead.summary:
             out.append(f"<p{_lang_attrs(lead)} style=\"font-size:15px;line-height:1.45;margin:6px 0;\">"
                        f"{e(_snippet(lead.summary))}</p>")
-        out.append(f"<div style=\"font-size:13px;color:#595959;\">why: {e(why(lead))}</div>")
+        out.append(f"<div style=\"font-size:13px;color:#595959;\">why: {e(why(lead, c.plain))}</div>")
         links = [f"<a href=\"{e(h)}\" style=\"color:#0b4f8a;\">{e(i.feed_title or i.feed_url)}</a>"
                  for i in story.items if (h := _href(i.link))]
         if len(links) > 1:

@@ -40,7 +40,7 @@ from .fetch import Fetcher, FetchResult
 from .health import record_poll_outcome, reserve_poll_status
 from .locks import FileLock
 from .parse import ParsedFeed, parse_feed
-from .rules import RuleSet, load_rules
+from .rules import RuleSet, load_rules, plain_words
 from .schedule import MAX_DELAY, next_poll, publishing
 from .store import (
     DatabaseFailure,
@@ -283,7 +283,7 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
                      max_age=result.max_age)
     new, relevant = store.record_poll(feed, FeedUpdate(
         "warning" if parsed.warning else "ok", when, result.http_status, parsed.warning, result.etag,
-        result.last_modified, fetched.body_hash, None if feed.title else parsed.title, rate, new_url=moved),
+        result.last_modified, fetched.body_hash, parsed.title, rate, new_url=moved),
         items)
     summary.new_items += new
     summary.relevant += relevant
@@ -365,14 +365,14 @@ def _subject(cfg: Config, count: int) -> str:
     return cfg.digest.subject.replace("{items}", plural(count, "new item")).replace("{count}", str(count))
 
 
-def _render(cfg: Config, store: Store, items: list[StoredItem], threshold: float,
+def _render(cfg: Config, store: Store, items: list[StoredItem], ruleset: RuleSet,
             new_terms: list[dict] | None = None) -> tuple[str, str, str]:
     d = cfg.digest
-    near = (store.near_misses(threshold - d.near_miss_margin, store.last_digest_at(), d.near_misses)
+    near = (store.near_misses(ruleset.threshold - d.near_miss_margin, store.last_digest_at(), d.near_misses)
             if d.near_misses else [])
     failing = store.failing_feeds(iso(utcnow() - timedelta(hours=d.failing_feed_hours)))
     content = DigestContent(_subject(cfg, len(items)), group_stories(items), near, failing,
-                            ZoneInfo(d.timezone), new_terms or [])
+                            ZoneInfo(d.timezone), new_terms or [], plain_words(ruleset))
     return content.title, render_text(content), render_html(content)
 
 
@@ -401,18 +401,17 @@ def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> Digest
     """
     summary = DigestSummary()
     ruleset = load_rules(cfg.classifier.rules)
-    threshold = ruleset.threshold
     with Store(cfg.database.path, create=False) as store:
         if dry_run:
             items = [i for d in store.unsent_digests() for i in store.items_by_id(d.item_ids)]
             items += store.undelivered_relevant(cfg.digest.max_items)
-            _, text, html = _render(cfg, store, items, threshold, _new_terms(cfg, store, ruleset))
+            _, text, html = _render(cfg, store, items, ruleset, _new_terms(cfg, store, ruleset))
             summary.preview = html if fmt == "html" else text
             return summary
         cfg.check_smtp_password()  # a config error, before anything is claimed
         with FileLock(f"{cfg.database.path}.digest.lock"):  # `newswatch digest` and the daemon's job never overlap
             for record in store.unsent_digests():
-                if not _deliver(cfg, store, record, summary, threshold):
+                if not _deliver(cfg, store, record, summary, ruleset):
                     return summary
             first = True
             while True:  # a backlog larger than max_items goes out in several digests, all now
@@ -422,7 +421,7 @@ def send_digest(cfg: Config, dry_run: bool = False, fmt: str = "text") -> Digest
                     store.set_digest_suggestions(record.id, terms)
                     record = replace(record, suggestions=terms)
                 first = False
-                if record is None or not _deliver(cfg, store, record, summary, threshold):
+                if record is None or not _deliver(cfg, store, record, summary, ruleset):
                     break
                 if len(record.item_ids) < cfg.digest.max_items:
                     break
@@ -439,9 +438,9 @@ def outbox_name(record: DigestRecord) -> str:
     return f"digest-{record.id:06d}-{hashlib.sha1(record.message_id.encode()).hexdigest()[:8]}"
 
 
-def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSummary, threshold: float) -> bool:
+def _deliver(cfg: Config, store: Store, record: DigestRecord, summary: DigestSummary, ruleset: RuleSet) -> bool:
     items = store.items_by_id(record.item_ids)
-    subject, text, html = _render(cfg, store, items, threshold, record.suggestions)
+    subject, text, html = _render(cfg, store, items, ruleset, record.suggestions)
     msg = build_message(cfg, subject, text, html, record.message_id)
     checkpoint("digest.before_send")
     if record.refusals >= REFUSALS_BEFORE_OUTBOX:  # decided in a run that died before the file was written
