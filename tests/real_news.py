@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.evaluate import corpus_dir, read_labeled
+from worker.relevance.evaluate import corpus_dir, read_labeled
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"

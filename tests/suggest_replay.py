@@ -21,11 +21,11 @@ from xml.sax.saxutils import escape
 from worker.config import load_config
 from worker.demo import FeedServer
 from worker.pipeline import poll_cycle
-from worker.rules import load_rules
-from worker.seed import load_background
+from worker.relevance.background import load_background
+from worker.relevance.folding import fold
+from worker.relevance.rules import load_rules
+from worker.relevance.suggest import Suggestion, suggest
 from worker.store import ItemFilter, Store
-from worker.suggest import Suggestion, suggest
-from worker.text import fold
 
 REPO = Path(__file__).resolve().parent.parent
 RULES_2023 = REPO / "tests" / "data" / "rules-2023.toml"

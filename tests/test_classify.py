@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from worker.classify import classify
 from worker.jsonl import JsonLineError
-from worker.rules import RulesError, expand_term, load_rules, parse_rules
-from worker.text import fold
+from worker.relevance.classify import classify
+from worker.relevance.folding import fold
+from worker.relevance.rules import RulesError, expand_term, load_rules, parse_rules
 
 from conftest import REPO, RULES, newswatch, wait_for
 from real_news import needs_corpus
@@ -120,7 +120,7 @@ def test_jsonl_answers_a_pipe_line_by_line():
 
 def test_jsonl_pipe_that_backs_up_goes_to_workers_in_order(monkeypatch):
     # A producer far ahead of us (cat file |): after the first batch, the rest goes to worker processes.
-    from worker import batch
+    from worker.relevance import batch
     parallel_from = []
     original = batch._classify_parallel
 
@@ -256,7 +256,7 @@ def test_rules_errors_name_line_and_key(tmp_path):
 
 @needs_corpus
 def test_explain_false_gives_the_same_verdict():
-    from worker.evaluate import read_labeled
+    from worker.relevance.evaluate import read_labeled
     for item in read_labeled(REPO / "tests" / "data" / "labeled-dev.jsonl"):
         full = classify(RULESET, item["title"], item["summary"])
         quick = classify(RULESET, item["title"], item["summary"], explain=False)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from worker.classify import classify
 from worker.demo import FeedServer
-from worker.rules import load_rules
+from worker.relevance.classify import classify
+from worker.relevance.rules import load_rules
 
 from conftest import RULES, SmtpSink, free_port, newswatch, rss, write_config
 

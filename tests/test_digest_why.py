@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from worker.rules import RulesError, load_rules, plain_words
+from worker.relevance.rules import RulesError, load_rules, plain_words
 
 from conftest import RELEVANT_ITEMS, RULES, newswatch, rss, write_config
 

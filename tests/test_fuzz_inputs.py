@@ -16,7 +16,6 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from worker.cli import main
@@ -194,8 +193,6 @@ def test_fuzz_opml(tmp_path):
     assert codes[2] > 0
 
 
-@pytest.mark.xfail(strict=False, reason="rules loading (worker/rules.py) is being taught to refuse non-UTF-8 "
-                                        "rules files on one line")
 def test_fuzz_rules(tmp_path):
     rules = tmp_path / "rules.toml"
     (tmp_path / "feeds.opml").write_bytes(GOOD_OPML)

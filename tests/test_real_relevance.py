@@ -4,9 +4,9 @@ Written items are shorter, cleaner and phrased the way their writers expected, s
 quality: these floors are on news as outlets published it, read at run time from ../shared/corpus.
 """
 
-from worker.classify import classify
-from worker.evaluate import evaluate
-from worker.rules import load_rules
+from worker.relevance.classify import classify
+from worker.relevance.evaluate import evaluate
+from worker.relevance.rules import load_rules
 
 from conftest import RULES
 from real_news import needs_corpus, real_2023, real_2025

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from worker.classify import classify
-from worker.evaluate import evaluate, read_labeled
-from worker.rules import load_rules
+from worker.relevance.classify import classify
+from worker.relevance.evaluate import evaluate, read_labeled
+from worker.relevance.rules import load_rules
 
 from conftest import REPO, RULES, newswatch
 from real_news import CORPUS, needs_corpus

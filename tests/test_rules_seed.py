@@ -3,7 +3,7 @@
 import json
 import re
 
-from worker.rules import load_rules
+from worker.relevance.rules import load_rules
 
 from conftest import REPO, newswatch
 

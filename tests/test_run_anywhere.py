@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from worker.config import is_packaged, packaged_file
-from worker.rules import overlay_path
+from worker.relevance.rules import overlay_path
 
 from conftest import REPO, RULES, newswatch
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from worker.classify import classify
-from worker.rules import load_rules, parse_rules
-from worker.seed import load_background
-from worker.suggest import arabic_base, suggest
+from worker.relevance.background import load_background
+from worker.relevance.classify import classify
+from worker.relevance.rules import load_rules, parse_rules
+from worker.relevance.suggest import arabic_base, suggest
 
 from conftest import REPO, RULES
 from real_news import CORPUS, needs_corpus
@@ -98,13 +98,13 @@ def test_real_2024_25_news_with_the_2023_rules_suggests_al_sharaa():
 
 @pytest.mark.parametrize("term", ["al sharaa", "Ahmed al-Sharaa", "الشرع"])
 def test_terms_the_shipped_rules_match_are_known(term):
-    from worker.suggest import STOP_WORDS, _known
+    from worker.relevance.suggest import STOP_WORDS, _known
     gram = tuple(arabic_base(t) for t in term.lower().replace("-", " ").split())
     assert _known(load_rules(RULES), gram, STOP_WORDS), term
 
 
 def test_an_accepted_term_joins_its_concept_through_the_overlay(tmp_path):
-    from worker.suggest import accept
+    from worker.relevance.suggest import accept
     rules = tmp_path / "story.toml"
     rules.write_text(RULES.read_text(encoding="utf-8"), encoding="utf-8")
     headline = "Erdogan receives Zorbanek in Ankara for talks"
@@ -117,8 +117,8 @@ def test_an_accepted_term_joins_its_concept_through_the_overlay(tmp_path):
 
 
 def test_a_bad_overlay_is_a_one_line_error_naming_it(tmp_path):
-    from worker.rules import RulesError
-    from worker.suggest import accept
+    from worker.relevance.rules import RulesError
+    from worker.relevance.suggest import accept
     rules = tmp_path / "story.toml"
     rules.write_text(RULES.read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(RulesError, match="unknown concept 'nope'"):

@@ -18,7 +18,7 @@ import click
 from . import __version__
 from .config import Config, first_run_note, load_config
 from .errors import NewswatchError
-from .rules import load_rules
+from .relevance.rules import load_rules
 from .text import plural
 
 # Stages are imported inside the commands that use them: `classify` should not pay for the scheduler.
@@ -192,7 +192,7 @@ def classify(ctx: Context, text: str | None, jsonl, workers: int | None) -> None
     if (text is None) == (jsonl is None):
         raise click.UsageError("give TEXT, or --jsonl FILE (or - for standard input)" if text is None
                                else "give TEXT or --jsonl FILE, not both")
-    from .classify import classify as classify_item
+    from .relevance.classify import classify as classify_item
     ruleset = load_rules(ctx.cfg.classifier.rules)
     if text is not None:
         if text == "-":
@@ -202,8 +202,8 @@ def classify(ctx: Context, text: str | None, jsonl, workers: int | None) -> None
         title, _, body = text.strip().partition("\n")
         click.echo(classify_item(ruleset, title, body).describe(ruleset.threshold))
         return
-    from .batch import WorkerDied, classify_jsonl
     from .jsonl import JsonLineError
+    from .relevance.batch import WorkerDied, classify_jsonl
     utf8_stdout()
     try:
         classify_jsonl(ruleset, jsonl, sys.stdout.write, workers, sys.stdout.flush)  # bytes: decoded line by line
@@ -489,7 +489,8 @@ def rules() -> None:
 def rules_seed(ctx: Context, seeds: tuple[str, ...], output: str, background: str | None,
                rules_path: str | None, top: int) -> None:
     """Derive a rules draft from seed articles: distinctive terms, each with its evidence."""
-    from .seed import derive, draft_toml, load_background, read_seed
+    from .relevance.background import load_background
+    from .relevance.seed import derive, draft_toml, read_seed
     bg = load_background(background)
     known_rules = rules_path or ctx.cfg.classifier.rules
     ruleset = load_rules(known_rules) if rules_path or Path(known_rules).exists() else None
@@ -513,7 +514,7 @@ def rules_seed(ctx: Context, seeds: tuple[str, ...], output: str, background: st
 @user_errors
 def rules_eval(ctx: Context, labeled: tuple[str, ...], from_db: bool, show: int, rules_path: str | None) -> None:
     """Precision, recall, F1 and the errors on each LABELED.jsonl (title, summary, relevant), or --from-db."""
-    from .evaluate import evaluate, provenance, read_labeled, report, summary_table
+    from .relevance.evaluate import evaluate, provenance, read_labeled, report, summary_table
     if bool(labeled) == from_db:
         raise click.UsageError("give LABELED.jsonl files or --from-db (not both)")
     ruleset = load_rules(rules_path or ctx.cfg.classifier.rules)
@@ -550,9 +551,9 @@ def rules_suggest(ctx: Context, since: str | None, rules_path: str | None, limit
                   accept: str | None, concept: str | None, reject: str | None) -> None:
     """New names and phrases near the story that the rules do not know, with their evidence."""
     from .export import parse_when
+    from .relevance.suggest import accept as accept_term
+    from .relevance.suggest import suggest_from_store
     from .store import Store
-    from .suggest import accept as accept_term
-    from .suggest import suggest_from_store
     if accept and reject:
         raise click.UsageError("give --accept or --reject, not both")
     if concept and not accept:
@@ -574,7 +575,7 @@ def rules_suggest(ctx: Context, since: str | None, rules_path: str | None, limit
         target = concept or (match.concept if match else "")
         from datetime import date
 
-        from .rules import overlay_path
+        from .relevance.rules import overlay_path
         overlay_path(path).parent.mkdir(parents=True, exist_ok=True)  # packaged rules: config/rules/ here
         for form in [wanted, *[f for f in forms if f != wanted]]:
             overlay = accept_term(path, form, target, match, when=date.today().isoformat())
@@ -605,8 +606,8 @@ def rules_suggest(ctx: Context, since: str | None, rules_path: str | None, limit
 def rules_apply(ctx: Context, since: str, rules_path: str | None) -> None:
     """Re-classify stored items with the current rules; delivery state is not touched."""
     from .export import parse_when
+    from .relevance.suggest import apply_rules
     from .store import Store
-    from .suggest import apply_rules
     ruleset = load_rules(rules_path or ctx.cfg.classifier.rules)
     start = parse_when(since, "--since")
     with Store(ctx.cfg.database.path, create=False) as store:

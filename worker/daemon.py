@@ -19,7 +19,7 @@ from .errors import NewswatchError
 from .feeds import read_opml
 from .locks import FileLock
 from .pipeline import poll_cycle, send_digest
-from .rules import load_rules
+from .relevance.rules import load_rules
 
 log = logging.getLogger("newswatch")
 

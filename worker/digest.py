@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from .parse import canonical_url
+from .relevance.folding import fold
 from .store import StoredItem
-from .text import fold, plural
+from .text import plural
 
 SNIPPET = 280
 SAME_TITLE = 0.5  # Jaccard similarity of title words at which two items are the same story

@@ -19,7 +19,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .classify import classify
 from .config import Config
 from .deliver import DeliveryError, build_message, new_message_id, post_webhook, send, write_outbox
 from .digest import (
@@ -40,7 +39,8 @@ from .fetch import Fetcher, FetchResult
 from .health import record_poll_outcome, reserve_poll_status
 from .locks import FileLock
 from .parse import ParsedFeed, parse_feed
-from .rules import RuleSet, load_rules, plain_words
+from .relevance.classify import classify
+from .relevance.rules import RuleSet, load_rules, plain_words
 from .schedule import MAX_DELAY, next_poll, publishing
 from .store import (
     DatabaseFailure,
@@ -384,7 +384,7 @@ def _new_terms(cfg: Config, store: Store, ruleset: RuleSet) -> list[dict]:
     last = store.last_suggestions_at()
     if not d.new_terms or (last and utcnow() - parse_iso(last) < timedelta(days=d.new_terms_days)):
         return []
-    from .suggest import suggest_from_store
+    from .relevance.suggest import suggest_from_store
     try:
         return [s.as_dict() for s in suggest_from_store(store, ruleset, limit=d.new_terms)]
     except (NewswatchError, sqlite3.Error, OSError, ValueError) as e:

@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from worker.evaluate import read_labeled
+from worker.relevance.evaluate import read_labeled
 
 CORPUS = REPO.parent / "shared" / "corpus" / "news-2022-12.jsonl.gz"
 REFERENCE = (

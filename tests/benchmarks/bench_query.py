@@ -19,9 +19,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from worker.classify import classify
 from worker.parse import canonical_url
-from worker.rules import load_rules
+from worker.relevance.classify import classify
+from worker.relevance.rules import load_rules
 from worker.store import FeedUpdate, NewItem, Store, utcnow
 from worker.text import strip_html
 

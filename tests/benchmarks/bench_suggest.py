@@ -25,10 +25,10 @@ sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "benchmarks
 
 from bench_query import build
 
-from worker.evaluate import evaluate, read_labeled
-from worker.rules import load_rules
-from worker.suggest import accept
-from worker.text import fold
+from worker.relevance.evaluate import evaluate, read_labeled
+from worker.relevance.folding import fold
+from worker.relevance.rules import load_rules
+from worker.relevance.suggest import accept
 
 from real_news import CORPUS
 from suggest_replay import RULES_2023, SHARAA, TARGETS, replay, target_of

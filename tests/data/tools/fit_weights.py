@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from worker.classify import classify
-from worker.evaluate import read_labeled
-from worker.rules import load_rules
+from worker.relevance.classify import classify
+from worker.relevance.evaluate import read_labeled
+from worker.relevance.rules import load_rules
 
 
 def features(ruleset, items: list[dict]) -> list[list[float]]:

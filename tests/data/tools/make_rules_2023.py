@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
 
-from worker.rules import load_rules
+from worker.relevance.rules import load_rules
 
 NEW = re.compile(
     r"shara|şara|sara\b|الشرع|jolani|golani|colani|culani|الجولاني|shaibani|şeybani|الشيباني|qasra|kasra|قصرة|"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..text import strip_html
+from .folding import SENTENCE_BREAK, fold, split_folded
 from .rules import Rule, RuleSet
-from .text import SENTENCE_BREAK, fold, split_folded, strip_html
 
 
 @dataclass(frozen=True)

@@ -1,45 +1,29 @@
 """Derive a rules draft from seed articles: the words and phrases that are distinctive of the seeds
 against a background of ordinary news, each with its evidence, for a person to curate.
 
-The bundled background (worker/data/background-df.tsv.gz) holds document frequencies of folded words
-in the 62,127 items of the December 2022 news corpus (words in at least 5 items). Another background
-is made with build_background() from any JSON-lines file of items with title and summary.
+The background is relevance/background.py: the bundled word counts of ordinary news, or your own.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
+from ..errors import UsageError
+from .background import Background
 from .classify import find_terms
-from .errors import UsageError
-from .jsonl import JsonLineError, read_objects
+from .folding import fold
 from .rules import RuleSet
-from .text import SENTENCE_BREAK, fold, split_folded, strip_html
 
-BUNDLED = "background-df.tsv.gz"
 _WORD_RE = re.compile(r"[^\W\d_]+")  # letters only: each word folds to exactly one token
 
 
 class SeedError(UsageError):
-    """A seed or background file that cannot be used; the message names it."""
-
-
-@dataclass
-class Background:
-    documents: int
-    df: dict[str, int]
-    source: str
-
-    def rate(self, word: str) -> float:
-        """Smoothed share of background items containing the word."""
-        return (self.df.get(word, 0) + 1) / (self.documents + 2)
+    """A seed file that cannot be used; the message names it."""
 
 
 @dataclass
@@ -52,60 +36,6 @@ class Candidate:
     score: float
     example: str
     group: str  # "names", "vocabulary", or "known:<concept>" when the rules already have it
-
-
-def load_background(path: str | Path | None = None) -> Background:
-    try:
-        if path is None:
-            raw = (resources.files("worker") / "data" / BUNDLED).read_bytes()
-            source = "the bundled December 2022 news corpus"
-        else:
-            raw = Path(path).read_bytes()
-            source = str(path)
-        text = gzip.decompress(raw).decode() if raw[:2] == b"\x1f\x8b" else raw.decode()
-    except (OSError, EOFError, UnicodeDecodeError) as e:
-        raise SeedError(f"background {path}: {e}") from None
-    if text.lstrip().startswith("{"):  # a corpus of items, not a frequency table
-        return _background_from_items(text.splitlines(), source)
-    df: dict[str, int] = {}
-    documents = 0
-    for n, line in enumerate(text.splitlines(), 1):
-        word, _, count = line.partition("\t")
-        if not count.strip().isdigit():
-            raise SeedError(f"background {source} line {n}: expected WORD<TAB>COUNT")
-        if word == "# documents":
-            documents = int(count)
-        else:
-            df[word] = int(count)
-    if not documents:
-        raise SeedError(f"background {source}: no '# documents' line")
-    return Background(documents, df, source)
-
-
-def _background_from_items(lines: list[str], source: str) -> Background:
-    df: Counter[str] = Counter()
-    documents = 0
-    try:
-        for _, obj in read_objects(lines, ("title", "summary")):
-            if obj is None:
-                continue
-            documents += 1
-            text = f"{strip_html(obj.get('title'))} . {strip_html(obj.get('summary'))}"
-            df.update({w for w in split_folded(fold(text)) if w != SENTENCE_BREAK and not w.isdigit()})
-    except JsonLineError as e:
-        raise SeedError(f"background {source} {e}") from None
-    return Background(documents, dict(df), source)
-
-
-def build_background(corpus: str | Path, out: str | Path, min_df: int = 5) -> Background:
-    """Write a document-frequency table (gzip TSV) from a JSON-lines corpus (.gz or plain)."""
-    raw = Path(corpus).read_bytes()
-    text = gzip.decompress(raw).decode() if raw[:2] == b"\x1f\x8b" else raw.decode()
-    bg = _background_from_items(text.splitlines(), str(corpus))
-    rows = sorted(((w, c) for w, c in bg.df.items() if c >= min_df), key=lambda r: (-r[1], r[0]))
-    body = f"# documents\t{bg.documents}\n" + "".join(f"{w}\t{c}\n" for w, c in rows)
-    Path(out).write_bytes(gzip.compress(body.encode(), mtime=0))
-    return bg
 
 
 def read_seed(path: str | Path) -> str:

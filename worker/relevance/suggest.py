@@ -39,12 +39,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ..errors import UsageError
+from ..store import Store, parse_iso
+from ..text import plural, strip_html
+from .background import Background, load_background
 from .classify import classify, find_terms
-from .errors import UsageError
+from .folding import SENTENCE_BREAK, fold, split_folded
 from .rules import ARABIC_PREFIXES, RulesError, RuleSet, load_rules, overlay_path
-from .seed import Background, load_background
-from .store import Store, parse_iso
-from .text import SENTENCE_BREAK, fold, plural, split_folded, strip_html
 
 NEAR_MISS = 0.2  # of the threshold: items scored from here up to it are near misses (the story's
 # evidence outweighs the counter-evidence, but not enough)
@@ -392,7 +393,7 @@ def accept(rules_path: str | Path, term: str, concept: str, evidence: Suggestion
     before = path.read_text(encoding="utf-8") if path.exists() else None
     lines = [] if before else [
         f"# Local additions to {Path(rules_path).name}, merged with it wherever newswatch loads it.",
-        "# `newswatch rules suggest --accept TERM` appends here; edit it as any rules file (worker/rules.py).",
+        "# `newswatch rules suggest --accept TERM` appends here; edit it as any rules file (worker/relevance/rules.py).",
     ]
     lines += ["", "[[accepted]]", f"term = {json.dumps(term.strip(), ensure_ascii=False)}",
               f"concept = {json.dumps(concept)}"]

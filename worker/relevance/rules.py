@@ -48,8 +48,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
-from .text import SENTENCE_BREAK, fold, where
+from ..errors import UsageError
+from ..text import where
+from .background import load_background
+from .folding import SENTENCE_BREAK, fold
 
 ARABIC_PREFIXES = ("", "ال", "و", "وال", "ف", "فال", "ب", "بال", "ل", "لل", "ك", "كال", "وب", "وبال",
                    "ول", "ولل", "فب", "فل")
@@ -143,8 +145,7 @@ class RuleSet:
 @functools.cache  # the daemon reloads the rules every cycle; the table never changes
 def _news_word_counts() -> dict[str, int]:
     """How many of 62,127 real news items contain each folded word (the table `rules seed` ranks
-    against), to key the pre-filter on rare words. Imported here: seed imports this module."""
-    from .seed import load_background
+    against), to key the pre-filter on rare words."""
     return load_background().df
 
 
@@ -196,7 +197,7 @@ def overlay_path(path: str | Path) -> Path:
     """The local overlay of a rules file: FILE.local.toml beside FILE (turkey-syria.local.toml); for
     the rules shipped in the package, config/rules/ of the working directory, where the database is
     too: the installed package is not the user's to write."""
-    from .config import is_packaged  # config does not import rules; imported here to keep it so
+    from ..config import is_packaged  # config does not import rules; imported here to keep it so
     path = Path(path)
     name = f"{path.name.removesuffix('.toml')}.local.toml"
     return Path("config/rules", name) if is_packaged(path) else path.with_name(name)

@@ -27,9 +27,9 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import BinaryIO
 
+from ..failpoints import checkpoint
+from ..jsonl import JsonLineError, read_objects
 from .classify import classify
-from .failpoints import checkpoint
-from .jsonl import JsonLineError, read_objects
 from .rules import RuleSet
 
 TEXT_FIELDS = ("title", "summary", "content")

@@ -17,8 +17,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import UsageError
 from .classify import Verdict, classify
-from .errors import UsageError
 from .rules import RuleSet
 
 
