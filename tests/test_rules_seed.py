@@ -56,3 +56,11 @@ def test_seed_background_lines_that_are_not_items(tmp_path):
         background.write_text(good + bad + "\n")
         out = newswatch("rules", "seed", str(seed), "-o", "-", "--background", str(background))
         assert out.returncode == 2 and f"newswatch: error: background {background} {reason}" in out.stderr, out.stderr
+
+
+def test_a_corrupt_background_file_is_one_line(tmp_path):
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\xff" * 40)  # gzip header, then no deflate stream
+    out = newswatch("rules", "seed", str(REPO / "seeds" / min(p.name for p in (REPO / "seeds").glob("*.txt"))),
+                    "-o", str(tmp_path / "draft.toml"), "--background", str(bad))
+    assert out.returncode == 2 and out.stderr.startswith(f"newswatch: error: background {bad}") and "Traceback" not in out.stderr

@@ -6,6 +6,7 @@ rules uses it to key its pre-filter on rare words, seed and suggest to tell dist
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
@@ -43,7 +44,7 @@ def load_background(path: str | Path | None = None) -> Background:
             raw = Path(path).read_bytes()
             source = str(path)
         text = gzip.decompress(raw).decode() if raw[:2] == b"\x1f\x8b" else raw.decode()
-    except (OSError, EOFError, UnicodeDecodeError) as e:
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as e:  # zlib.error: a corrupt gzip file
         raise BackgroundError(f"background {path}: {e}") from None
     if text.lstrip().startswith("{"):  # a corpus of items, not a frequency table
         return _background_from_items(text.splitlines(), source)
