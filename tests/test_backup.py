@@ -6,7 +6,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from worker.store import FeedUpdate, NewItem, Store, utcnow
+from worker.clock import utcnow
+from worker.records import FeedUpdate, NewItem
+from worker.store import Store
 
 from conftest import newswatch, write_config
 
@@ -14,8 +16,9 @@ BATCH = 25  # items per feed transaction, as a poll stores them
 
 
 def _item(n: int) -> NewItem:
-    return NewItem(f"key-{n}", f"guid-{n}", f"https://news.example.org/{n}", f"Headline {n}",
-                   "A summary long enough to make pages fill. " * 5, None, "en", f"hash-{n}", 0.0, False, [], [])
+    return NewItem(dedup_key=f"key-{n}", guid=f"guid-{n}", link=f"https://news.example.org/{n}", title=f"Headline {n}",
+                   summary="A summary long enough to make pages fill. " * 5, published=None, lang="en",
+                   content_hash=f"hash-{n}", score=0.0, relevant=False, matches=[], explanation=[])
 
 
 def _write_until(db: Path, stop: threading.Event, written: list[int]) -> None:
@@ -26,7 +29,7 @@ def _write_until(db: Path, stop: threading.Event, written: list[int]) -> None:
         n = 0
         while not stop.is_set():
             feed = feeds[n // BATCH % len(feeds)]
-            store.record_poll(feed, FeedUpdate("ok", utcnow(), 200, etag=f'"{n}"'),
+            store.record_poll(feed, FeedUpdate(status="ok", next_poll=utcnow(), http_status=200, etag=f'"{n}"'),
                               [_item(i) for i in range(n, n + BATCH)])
             n += BATCH
             written.append(n)

@@ -5,16 +5,20 @@ from datetime import timedelta
 
 import pytest
 
-from worker.store import MIGRATIONS, SCHEMA_VERSION, FeedUpdate, NewItem, Store, utcnow
+from worker.clock import utcnow
+from worker.records import FeedUpdate, ItemFilter, NewItem
+from worker.schema import MIGRATIONS, SCHEMA_VERSION
+from worker.store import Store
 
 
 def item(guid=None, link=None, title="t", summary="s", content_hash=None, relevant=False):
     key = f"guid:{guid}" if guid else f"link:{link}" if link else f"hash:{content_hash or title}"
-    return NewItem(key, guid, link, title, summary, None, "en", content_hash or title, 1.0, relevant, [], [])
+    return NewItem(dedup_key=key, guid=guid, link=link, title=title, summary=summary, published=None, lang="en",
+                   content_hash=content_hash or title, score=1.0, relevant=relevant, matches=[], explanation=[])
 
 
 def record(store, feed, items):
-    return store.record_poll(feed, FeedUpdate("ok", utcnow() + timedelta(minutes=5), 200), items)
+    return store.record_poll(feed, FeedUpdate(status="ok", next_poll=utcnow() + timedelta(minutes=5), http_status=200), items)
 
 
 @pytest.fixture
@@ -54,10 +58,10 @@ def test_fts_index_is_visible_to_sqlite_utils_and_datasette(store):
     a, _ = store.due_feeds()
     record(store, a, [item(guid="g1", title="Ankara and Damascus talks", summary="normalization")])
     assert store.db["items"].detect_fts() == "items_fts"
-    assert [r["title"] for r in store.search("damascus")] == ["Ankara and Damascus talks"]
+    assert [r["title"] for r in store.query_items(ItemFilter(), fts="damascus")] == ["Ankara and Damascus talks"]
     triggers = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert {"items_ai", "items_ad", "items_au"} <= triggers
-    assert store.search('"unbalanced') == []  # FTS syntax error falls back to a quoted search
+    assert list(store.query_items(ItemFilter(), fts='"unbalanced')) == []  # FTS syntax error falls back to a quoted search
 
 
 def test_a_full_text_index_left_without_triggers_is_repaired(tmp_path):
@@ -68,7 +72,7 @@ def test_a_full_text_index_left_without_triggers_is_repaired(tmp_path):
     with Store(tmp_path / "x.db") as s:
         record(s, s.due_feeds(all_feeds=True)[0], [item(guid="g2", title="Damascus talks", summary="y",
                                                         content_hash="h2")])
-        assert sorted(r["title"] for r in s.search("talks")) == ["Ankara talks", "Damascus talks"]
+        assert sorted(r["title"] for r in s.query_items(ItemFilter(), fts="talks")) == ["Ankara talks", "Damascus talks"]
 
 
 def test_wal_mode_and_schema_version(tmp_path):
@@ -94,7 +98,7 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path):
         assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert [i.title for i in s.all_items()] == ["Old item"]
         assert s.conn.execute("SELECT alert_attempts, alerted_at FROM items").fetchone() == (0, None)
-        assert [r["title"] for r in s.search("old")] == ["Old item"]  # FTS built over the old rows
+        assert [r["title"] for r in s.query_items(ItemFilter(), fts="old")] == ["Old item"]  # FTS built over the old rows
 
 
 def test_feeds_removed_from_the_list_become_inactive_but_keep_history(store):

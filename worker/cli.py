@@ -229,8 +229,9 @@ def item_filters(fn: Callable) -> Callable:
 
 def build_filter(relevant, since, until, feed, lang):
     from .export import parse_when
-    from .store import ItemFilter
-    return ItemFilter(relevant, parse_when(since, "--since"), parse_when(until, "--until"), feed, lang)
+    from .records import ItemFilter
+    return ItemFilter(relevant=relevant, since=parse_when(since, "--since"), until=parse_when(until, "--until"),
+                      feed=feed, lang=lang)
 
 
 @cli.command()

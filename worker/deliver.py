@@ -15,10 +15,10 @@ from pathlib import Path
 
 import requests
 
+from .clock import utcnow
 from .config import Config, ConfigError
 from .errors import NewswatchError
 from .failpoints import checkpoint
-from .store import utcnow
 
 
 class DeliveryError(NewswatchError):

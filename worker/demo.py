@@ -15,7 +15,8 @@ from typing import Self
 from .config import AlertsConfig, Config, DatabaseConfig, FeedsConfig, SmtpConfig
 from .feeds import FeedSpec, write_opml
 from .pipeline import DigestSummary, PollSummary, poll_cycle, send_digest
-from .store import Store, StoredItem
+from .records import StoredItem
+from .store import Store
 
 DEMO_FEEDS = (
     ("world-wire.xml", "Demo World Wire (RSS, English)", "application/rss+xml; charset=utf-8"),

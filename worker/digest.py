@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from .parse import canonical_url
+from .records import StoredItem
 from .relevance.folding import fold
-from .store import StoredItem
 from .text import plural
 
 SNIPPET = 280

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import TextIO
 
+from .clock import ISO_FORMAT, iso, utcnow
 from .errors import UsageError
 
 FORMATS = ("table", "csv", "json", "jsonl")
@@ -30,15 +31,15 @@ def parse_when(value: str | None, option: str) -> str | None:
         n, unit = int(m.group(1)), m.group(2)
         try:
             delta = {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
-            return (datetime.now(UTC) - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return iso(utcnow() - delta)
         except OverflowError:
             raise UsageError(f"{option}: {value!r} reaches before year 1") from None
-    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"):
+    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", ISO_FORMAT):
         try:
             dt = datetime.strptime(value, fmt)
         except ValueError:
             continue
-        return dt.strftime("%Y-%m-%d") if fmt == "%Y-%m-%d" else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return dt.strftime("%Y-%m-%d") if fmt == "%Y-%m-%d" else dt.strftime(ISO_FORMAT)
     raise UsageError(f"{option}: not a date: {value!r} (use YYYY-MM-DD, YYYY-MM-DDTHH:MM, or 7d / 12h / 2w)")
 
 
@@ -72,14 +73,15 @@ def write_rows(names: list[str], rows: Iterable[tuple], fmt: str, out: TextIO) -
     if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(names)
-        text = [i for i, n in enumerate(names) if n in CSV_TEXT_COLUMNS]
+        text_columns = [i for i, n in enumerate(names) if n in CSV_TEXT_COLUMNS]
         for row in rows:  # plain tuples straight from SQLite: the csv module does the rest in C
-            for i in text:
+            out_row: Sequence[object] = row
+            for i in text_columns:
                 cell = row[i]
                 if cell and cell[0] in FORMULA_START:  # rare: copy the row only then
-                    row = [csv_cell(v) if j in text else v for j, v in enumerate(row)]
+                    out_row = [csv_cell(v) if j in text_columns else v for j, v in enumerate(row)]
                     break
-            writer.writerow(row)
+            writer.writerow(out_row)
             count += 1
         return count
     if fmt == "jsonl":

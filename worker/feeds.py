@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .config import Config, PollConfig
 from .errors import UsageError
+from .records import FeedHealthStatus
 from .text import where
 
 
@@ -23,7 +24,7 @@ class FeedSpec:
     category: str | None = None
 
 
-def _parse(path: Path) -> ET.ElementTree:
+def _parse(path: Path) -> ET.ElementTree[ET.Element]:
     # Comments are kept, so that rewriting the file (a feed moved) leaves the user's notes in place.
     return ET.parse(path, parser=ET.XMLParser(target=ET.TreeBuilder(insert_comments=True)))
 
@@ -33,7 +34,7 @@ def read_opml(path: str | Path) -> list[FeedSpec]:
     return _specs(_parse_opml(Path(path)))
 
 
-def _parse_opml(path: Path) -> ET.ElementTree:
+def _parse_opml(path: Path) -> ET.ElementTree[ET.Element]:
     """The feed list's tree, or a FeedListError saying why it cannot be one."""
     try:
         tree = _parse(path)
@@ -53,7 +54,7 @@ def _parse_opml(path: Path) -> ET.ElementTree:
     return tree
 
 
-def _specs(tree: ET.ElementTree) -> list[FeedSpec]:
+def _specs(tree: ET.ElementTree[ET.Element]) -> list[FeedSpec]:
     body = tree.getroot().find("body")
     feeds: dict[str, FeedSpec] = {}
 
@@ -89,7 +90,7 @@ def replace_urls(path: str | Path, moved: dict[str, str]) -> int:
     return changed
 
 
-def _write(tree: ET.ElementTree, path: Path) -> None:
+def _write(tree: ET.ElementTree[ET.Element], path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tree.write(tmp, encoding="UTF-8", xml_declaration=True)
     tmp.replace(path)
@@ -116,7 +117,7 @@ def write_opml(path: str | Path, feeds: list[FeedSpec], title: str = "newswatch 
     _write(ET.ElementTree(root), Path(path))
 
 
-def _open_for_adding(path: Path) -> tuple[ET.ElementTree, set[str]]:
+def _open_for_adding(path: Path) -> tuple[ET.ElementTree[ET.Element], set[str]]:
     """The list and its URLs; a list that does not exist yet starts empty (rss2email's `add` makes
     its own file too)."""
     if not path.exists():
@@ -129,7 +130,7 @@ def _open_for_adding(path: Path) -> tuple[ET.ElementTree, set[str]]:
     return tree, {f.url for f in _specs(tree)}
 
 
-def _body(tree: ET.ElementTree) -> ET.Element:
+def _body(tree: ET.ElementTree[ET.Element]) -> ET.Element:
     body = tree.getroot().find("body")
     if body is None:
         body = ET.SubElement(tree.getroot(), "body")
@@ -243,7 +244,7 @@ def listed_feeds(cfg: Config) -> list:
         name = row.spec.title or names.get(row.spec.url)
         if name == row.spec.url:
             name = None
-        status = "blocked (403)" if row.http_status == 403 and row.status == "error" else row.status
+        status: FeedHealthStatus = "blocked (403)" if row.http_status == 403 and row.status == "error" else row.status
         shown.append(replace(row, spec=replace(row.spec, title=name), status=status))
     return shown
 

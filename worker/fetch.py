@@ -24,6 +24,7 @@ import urllib3.connectionpool
 from requests.adapters import HTTPAdapter
 
 from .config import PollConfig
+from .records import FetchStatus
 
 CHUNK = 64 * 1024
 _current = threading.local()  # the Watch of the fetch running on this thread
@@ -78,10 +79,11 @@ class _WatchedAdapter(HTTPAdapter):
 BLOCKED = "blocked (403): the site refuses automated readers"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FetchResult:
+    """What one fetch of a feed gave."""
     url: str
-    status: str  # "ok", "not_modified" or "error"
+    status: FetchStatus
     http_status: int | None = None
     body: bytes | None = None
     etag: str | None = None

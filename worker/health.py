@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .clock import from_iso, iso, utcnow
 from .config import Config
 from .feeds import FeedSpec, read_opml
-from .store import Store, iso, utcnow
+from .records import FeedHealthStatus
+from .store import Store
 from .text import plural
 
 FEED_TABLE_HEADER = (f"{'STATUS':12} {'HTTP':>4} {'ERR':>4} {'ITEMS':>6}  {'LAST SUCCESS':16}  {'NEXT POLL':16}  "
@@ -22,7 +24,7 @@ class FeedHealth:
     """A feed of the list with what the database knows of it (nothing yet: "never polled")."""
 
     spec: FeedSpec
-    status: str  # ok, not_modified, unchanged, warning, error, gone, disabled, never polled
+    status: FeedHealthStatus
     http_status: int | None = None
     error_count: int = 0
     items: int = 0
@@ -61,10 +63,12 @@ def feed_health(cfg: Config) -> list[FeedHealth]:
     rows = []
     for spec in specs:
         h = known.get(spec.url, {})
-        status = "disabled" if h.get("disabled_reason") else (h.get("last_status") or "never polled")
-        rows.append(FeedHealth(spec, status, h.get("http_status"), h.get("error_count") or 0, h.get("items", 0),
-                               h.get("last_success_at"), h.get("next_poll_at"), h.get("last_error"),
-                               h.get("disabled_reason")))
+        status: FeedHealthStatus = ("disabled" if h.get("disabled_reason")
+                                    else h.get("last_status") or "never polled")  # feeds.last_status: FeedStatus
+        rows.append(FeedHealth(spec=spec, status=status, http_status=h.get("http_status"),
+                               error_count=h.get("error_count") or 0, items=h.get("items", 0),
+                               last_success_at=h.get("last_success_at"), next_poll_at=h.get("next_poll_at"),
+                               last_error=h.get("last_error"), disabled_reason=h.get("disabled_reason")))
     return rows
 
 
@@ -175,7 +179,7 @@ def polling_health(cfg: Config, max_age_minutes: int | None = None, now: datetim
     if last is None:
         return PollingHealth(True, limit, cycle_error=error, cycle_failed_at=failed_at)
     now = now or datetime.now(UTC)
-    age = (now - datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)).total_seconds() / 60
+    age = (now - from_iso(last)).total_seconds() / 60
     return PollingHealth(age > limit, limit, last, age, totals["feeds"], totals["failing_feeds"],
                          totals["undelivered"], cycle_error=error, cycle_failed_at=failed_at)
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import feedparser
 import feedparser.api
 
+from .clock import ISO_FORMAT
 from .text import strip_html
 
 # feedparser asks SAX for "drv_libxml2" first on every parse; it is never installed, and the failing
@@ -101,7 +102,7 @@ def _utc_iso(struct: time.struct_time | None) -> str | None:
     if not struct:
         return None
     try:
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(calendar.timegm(struct)))
+        return time.strftime(ISO_FORMAT, time.gmtime(calendar.timegm(struct)))
     except (OverflowError, ValueError):
         return None
 

@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .clock import iso, parse_iso, utcnow
 from .config import Config
 from .deliver import DeliveryError, build_message, new_message_id, post_webhook, send, write_outbox
 from .digest import (
@@ -39,22 +40,11 @@ from .fetch import Fetcher, FetchResult
 from .health import record_poll_outcome, reserve_poll_status
 from .locks import FileLock
 from .parse import ParsedFeed, parse_feed
+from .records import DigestRecord, FeedState, FeedStatus, FeedUpdate, NewItem, StoredItem
 from .relevance.classify import classify
 from .relevance.rules import RuleSet, load_rules, plain_words
 from .schedule import MAX_DELAY, next_poll, publishing
-from .store import (
-    DatabaseFailure,
-    DigestRecord,
-    FeedState,
-    FeedUpdate,
-    NewItem,
-    Store,
-    StoredItem,
-    database_failure,
-    iso,
-    parse_iso,
-    utcnow,
-)
+from .store import DatabaseFailure, Store, database_failure
 from .text import plural
 
 log = logging.getLogger("newswatch")
@@ -177,7 +167,7 @@ def _poll(cfg: Config, all_feeds: bool, stop: threading.Event | None, ruleset: R
                                 log.exception("feed %s: unexpected error", feed.url)
                                 error = f"internal error: {type(e).__name__}: {e}"
                                 summary.errors += 1
-                                store.record_poll(feed, FeedUpdate("error", next_poll(
+                                store.record_poll(feed, FeedUpdate(status="error", next_poll=next_poll(
                                     utcnow(), timedelta(minutes=cfg.poll.interval_minutes),
                                     errors=feed.error_count + 1), error=error[:500]))
                         except sqlite3.Error:
@@ -254,20 +244,22 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
         summary.errors += 1
         reason = ("HTTP 410 Gone: the publisher removed this feed; it is not polled again "
                   "(`newswatch feeds remove` it, or re-add it to try again)")
-        store.record_poll(feed, FeedUpdate("gone", now + MAX_DELAY, 410, reason, disabled_reason=reason))
+        store.record_poll(feed, FeedUpdate(status="gone", next_poll=now + MAX_DELAY, http_status=410, error=reason,
+                                           disabled_reason=reason))
         return
     if result.status == "error" or (parsed is not None and parsed.error):
         error = result.error if result.status == "error" else parsed.error
         summary.errors += 1
         log.warning("feed %s: %s", feed.url, error)
         when = next_poll(now, interval, errors=feed.error_count + 1, retry_after=result.retry_after)
-        store.record_poll(feed, FeedUpdate("error", when, result.http_status, error, new_url=moved))
+        store.record_poll(feed, FeedUpdate(status="error", next_poll=when, http_status=result.http_status,
+                                           error=error, new_url=moved))
         return
     if result.status == "not_modified" or parsed is None:
         summary.not_modified += 1
-        status = "not_modified" if result.status == "not_modified" else "unchanged"
+        status: FeedStatus = "not_modified" if result.status == "not_modified" else "unchanged"
         when = next_poll(now, interval, max_age=result.max_age)
-        store.record_poll(feed, FeedUpdate(status, when, result.http_status, etag=result.etag,
+        store.record_poll(feed, FeedUpdate(status=status, next_poll=when, http_status=result.http_status, etag=result.etag,
                                            last_modified=result.last_modified, body_hash=fetched.body_hash,
                                            new_url=moved))
         return
@@ -276,15 +268,17 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
     for it in parsed.items:
         v = classify(ruleset, it.title, it.summary, it.content)
         checkpoint("poll.classified")
-        items.append(NewItem(it.dedup_key(), it.guid, it.link, it.title, it.summary, it.published, it.lang,
-                             it.content_hash, v.score, v.relevant, v.matches, v.explanation_dicts()))
+        items.append(NewItem(dedup_key=it.dedup_key(), guid=it.guid, link=it.link, title=it.title,
+                             summary=it.summary, published=it.published, lang=it.lang,
+                             content_hash=it.content_hash, score=v.score, relevant=v.relevant,
+                             matches=v.matches, explanation=v.explanation_dicts()))
     rate, window = publishing([it.published for it in parsed.items], now)
     when = next_poll(now, interval, rate=rate, window=window, ttl_minutes=parsed.ttl_minutes,
                      max_age=result.max_age)
     new, relevant = store.record_poll(feed, FeedUpdate(
-        "warning" if parsed.warning else "ok", when, result.http_status, parsed.warning, result.etag,
-        result.last_modified, fetched.body_hash, parsed.title, rate, new_url=moved),
-        items)
+        status="warning" if parsed.warning else "ok", next_poll=when, http_status=result.http_status,
+        error=parsed.warning, etag=result.etag, last_modified=result.last_modified,
+        body_hash=fetched.body_hash, title=parsed.title, items_per_day=rate, new_url=moved), items)
     summary.new_items += new
     summary.relevant += relevant
 
@@ -296,7 +290,7 @@ def assign_stories(store: Store) -> None:
     """Give each new relevant item the story id of an earlier near-duplicate (else its own id), so that
     `items.story_id` groups the same event across outlets for people querying the store."""
     known: list[tuple[int, StoryKey]] = []
-    for item_id, story_id, title, summary in store.recent_stories(iso(utcnow() - STORY_WINDOW)):
+    for item_id, story_id, title, summary, _link in store.recent_stories(iso(utcnow() - STORY_WINDOW)):
         key = story_key(title, summary)
         if story_id is None:
             story_id = next((s for s, k in known if same_story(key, k)), item_id)

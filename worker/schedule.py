@@ -9,7 +9,9 @@ dropped. Every delay gets +-10% jitter so that feeds added together do not stay 
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from .clock import from_iso
 
 MAX_DELAY = timedelta(hours=24)
 SLOW_FEED_FACTOR = 4  # a feed that publishes rarely is polled at most this many intervals apart
@@ -26,7 +28,7 @@ def publishing(published: list[str | None], now: datetime) -> tuple[float | None
     for p in published:
         if p:
             try:
-                t = datetime.strptime(p, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+                t = from_iso(p)
             except ValueError:
                 continue
             if t <= now + timedelta(hours=1):  # a future date says nothing about the pace

@@ -1,9 +1,7 @@
-"""Store stage: the only module that speaks SQL.
+"""Store stage: the only module that runs SQL.
 
-SQLite through sqlite-utils, WAL mode. Tables people query (names are a public contract):
-  feeds    one row per feed, keyed by url: HTTP validators and health
-  items    one row per stored item, with its verdict; FTS5 index items_fts on title and summary
-  digests  one row per digest; items.digest_id / items.delivered_at hold each item's delivery state
+SQLite through sqlite-utils, WAL mode. The tables, their migrations and the FTS index are in
+schema.py; the records that go in and come out are in records.py.
 """
 
 from __future__ import annotations
@@ -12,119 +10,22 @@ import errno
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar, Self
 
 import sqlite_utils
 
+from .clock import iso, utcnow
 from .errors import NewswatchError
 from .failpoints import checkpoint
+from .records import FAILED_STATUSES, DigestRecord, FeedState, FeedUpdate, ItemFilter, NewItem, StoredItem
+from .schema import FTS, MIGRATIONS, SCHEMA_VERSION
 from .text import where
 
-SCHEMA_VERSION = 8
 BUSY_TIMEOUT_MS = 10_000
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text: str) -> datetime:
-    """A stored time (iso(), or a date alone) as an aware UTC datetime."""
-    text = text.rstrip("Z")
-    dt = datetime.fromisoformat(text if "T" in text else f"{text}T00:00:00")
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-@dataclass
-class FeedState:
-    id: int
-    url: str
-    title: str | None
-    etag: str | None
-    last_modified: str | None
-    error_count: int
-    body_hash: str | None = None
-    language: str | None = None  # from the feed list
-
-
-@dataclass
-class FeedUpdate:
-    """What one poll learned about a feed."""
-    status: str  # ok | warning | not_modified | unchanged | error | gone
-    next_poll: datetime
-    http_status: int | None = None
-    error: str | None = None  # the error, or the warning of a feed that still gave items
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-    title: str | None = None
-    items_per_day: float | None = None
-    disabled_reason: str | None = None  # set: the feed is not polled again until re-added
-    new_url: str | None = None  # a permanent redirect
-
-
-@dataclass
-class NewItem:
-    """An item with its verdict, ready to store."""
-    dedup_key: str
-    guid: str | None
-    link: str | None
-    title: str
-    summary: str
-    published: str | None
-    lang: str | None
-    content_hash: str
-    score: float
-    relevant: bool
-    matches: list[str]
-    explanation: list[dict]
-
-
-@dataclass
-class ItemFilter:
-    relevant: bool | None = None
-    since: str | None = None  # UTC ISO date or time, inclusive
-    until: str | None = None  # exclusive
-    feed: str | None = None  # a feed URL, or part of a feed's title or URL
-    lang: str | None = None
-
-
-@dataclass
-class StoredItem:
-    id: int
-    feed_id: int
-    feed_title: str | None
-    feed_url: str
-    title: str
-    summary: str
-    link: str | None
-    published: str | None
-    fetched: str
-    lang: str | None
-    score: float
-    relevant: bool
-    matches: list[str]
-    explanation: list[dict]
-
-
-@dataclass
-class DigestRecord:
-    id: int
-    message_id: str
-    status: str
-    attempts: int
-    item_ids: list[int]
-    refusals: int = 0  # runs in a row the server refused this very message (content or size)
-    suggestions: list[dict] | None = None  # the "New near the story" section it carries, if any
 
 
 class StoreError(NewswatchError):
@@ -161,139 +62,8 @@ def database_failure(path: str | Path, e: BaseException) -> DatabaseFailure:
     return DatabaseFailure(f"database error on {path}: {text}")
 
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS feeds (
-    id INTEGER PRIMARY KEY,
-    url TEXT NOT NULL UNIQUE,
-    title TEXT,
-    site_url TEXT,
-    active INTEGER NOT NULL DEFAULT 1,
-    etag TEXT,
-    last_modified TEXT,
-    last_status TEXT,            -- ok | not_modified | warning | error
-    http_status INTEGER,
-    error_count INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    last_polled_at TEXT,
-    last_success_at TEXT,
-    next_poll_at TEXT,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS digests (
-    id INTEGER PRIMARY KEY,
-    message_id TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    status TEXT NOT NULL,        -- pending | sent
-    item_count INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    last_attempt_at TEXT,
-    sent_at TEXT,
-    transport TEXT,              -- smtp | outbox
-    outbox_path TEXT
-);
-CREATE TABLE IF NOT EXISTS items (
-    id INTEGER PRIMARY KEY,
-    feed_id INTEGER NOT NULL REFERENCES feeds(id),
-    dedup_key TEXT NOT NULL,
-    guid TEXT,
-    link TEXT,
-    title TEXT NOT NULL,
-    summary TEXT NOT NULL,
-    published_at TEXT,
-    fetched_at TEXT NOT NULL,
-    lang TEXT,
-    content_hash TEXT NOT NULL,
-    score REAL NOT NULL,
-    relevant INTEGER NOT NULL,
-    matches TEXT NOT NULL,       -- JSON list of "concept:term"
-    explanation TEXT NOT NULL,   -- JSON list of {rule, count, weight, points, terms}
-    digest_id INTEGER REFERENCES digests(id),
-    delivered_at TEXT,
-    UNIQUE (feed_id, dedup_key)
-);
-CREATE INDEX IF NOT EXISTS items_feed_guid ON items (feed_id, guid);
-CREATE INDEX IF NOT EXISTS items_feed_link ON items (feed_id, link);
-CREATE INDEX IF NOT EXISTS items_feed_hash ON items (feed_id, content_hash);
-CREATE INDEX IF NOT EXISTS items_pending ON items (relevant, digest_id);
-CREATE INDEX IF NOT EXISTS items_published ON items (published_at);
-"""
-
-# MIGRATIONS[n] upgrades a database from schema version n to n + 1; a database is upgraded in place,
-# each step in its own transaction, so an old database keeps every row.
-MIGRATIONS: list[list[str]] = [
-    [s for s in _DDL.split(";") if s.strip()],
-    [  # v2: instant alerts, with the same bookkeeping as digests
-        "ALTER TABLE items ADD COLUMN alerted_at TEXT",
-        "ALTER TABLE items ADD COLUMN alert_attempts INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE items ADD COLUMN alert_error TEXT",
-        "CREATE INDEX IF NOT EXISTS items_alert_pending ON items (alerted_at, score)",
-    ],
-    [  # v3: polite polling
-        "ALTER TABLE feeds ADD COLUMN body_hash TEXT",  # skip parsing a byte-identical body
-        "ALTER TABLE feeds ADD COLUMN disabled_reason TEXT",  # e.g. HTTP 410: not polled, kept visible
-        "ALTER TABLE feeds ADD COLUMN items_per_day REAL",  # observed publishing rate
-    ],
-    [  # v4: querying: a person's verdicts, stories, indexes for the filters
-        """CREATE TABLE IF NOT EXISTS labels (
-            item_id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
-            relevant INTEGER NOT NULL,   -- a person's verdict: 1 relevant, 0 irrelevant
-            note TEXT,
-            labeled_at TEXT NOT NULL
-        )""",
-        "ALTER TABLE items ADD COLUMN story_id INTEGER",  # near-duplicates share the id of the first
-        "CREATE INDEX IF NOT EXISTS items_fetched ON items (fetched_at)",
-        "CREATE INDEX IF NOT EXISTS items_story ON items (story_id)",
-        "CREATE INDEX IF NOT EXISTS items_feed ON items (feed_id, published_at)",
-        # The date filters and newest-first order are on this expression: an index on it spares a sort.
-        "CREATE INDEX IF NOT EXISTS items_when ON items (COALESCE(published_at, fetched_at))",
-    ],
-    [  # v5: moved feeds keep their row (and so their items' identities); the feed list's language
-        "ALTER TABLE feeds ADD COLUMN moved_to TEXT",  # a permanent redirect not yet in the feed list
-        "ALTER TABLE feeds ADD COLUMN language TEXT",  # from the feed list, for items that do not say
-        "CREATE INDEX IF NOT EXISTS items_when ON items (COALESCE(published_at, fetched_at))",
-    ],
-    [  # v6: consecutive permanent refusals of a digest's message, after which it goes to the outbox
-        "ALTER TABLE digests ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0",
-    ],
-    [  # v7: rule suggestions: the terms a person rejected, and when the digest last offered some
-        """CREATE TABLE IF NOT EXISTS rejected_terms (
-            term TEXT PRIMARY KEY,       -- as given to `rules suggest --reject`
-            rejected_at TEXT NOT NULL
-        )""",
-        "ALTER TABLE digests ADD COLUMN suggestions TEXT",  # the "New near the story" section, as JSON
-    ],
-    [  # v8: feed names: `title` is the feed's own <title> (refreshed by each poll), `list_title` the name
-       # a person gave it in the feed list; before, `title` held the list's text, often just the URL
-        "ALTER TABLE feeds ADD COLUMN list_title TEXT",
-        "UPDATE feeds SET list_title = title WHERE title IS NOT NULL AND title <> url",
-        "UPDATE feeds SET title = NULL WHERE title = url",
-    ],
-]
-
 # What a feed is called wherever a person reads it: the name given in the feed list, else its own title.
 FEED_NAME = "COALESCE(f.list_title, f.title, f.url)"
-
-# The full-text index, as sqlite-utils' enable_fts makes it (so Datasette and sqlite-utils find it),
-# but created in one transaction, and re-indexing an item only when its title or summary changes.
-_FTS = {
-    "items_fts": """CREATE VIRTUAL TABLE "items_fts" USING FTS5 ("title", "summary", tokenize='unicode61',
-                    content="items")""",
-    "items_ai": """CREATE TRIGGER "items_ai" AFTER INSERT ON "items" BEGIN
-      INSERT INTO "items_fts" (rowid, "title", "summary") VALUES (new.rowid, new."title", new."summary");
-    END""",
-    "items_ad": """CREATE TRIGGER "items_ad" AFTER DELETE ON "items" BEGIN
-      INSERT INTO "items_fts" ("items_fts", rowid, "title", "summary")
-      VALUES ('delete', old.rowid, old."title", old."summary");
-    END""",
-    "items_au": """CREATE TRIGGER "items_au" AFTER UPDATE OF "title", "summary" ON "items" BEGIN
-      INSERT INTO "items_fts" ("items_fts", rowid, "title", "summary")
-      VALUES ('delete', old.rowid, old."title", old."summary");
-      INSERT INTO "items_fts" (rowid, "title", "summary") VALUES (new.rowid, new."title", new."summary");
-    END""",
-}
-assert len(MIGRATIONS) == SCHEMA_VERSION
-
 
 class Store:
     def __init__(self, path: str | Path, create: bool = True):
@@ -324,6 +94,7 @@ class Store:
             raise StoreError(f"database {self.path} is not usable: {e}") from None
 
     def close(self) -> None:
+        """Close the connection."""
         self.conn.close()
 
     def __enter__(self) -> Self:
@@ -334,6 +105,7 @@ class Store:
 
     @contextmanager
     def transaction(self, label: str = "store") -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE); `label` names its crash-test checkpoints."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -367,10 +139,10 @@ class Store:
         """Create the FTS index and its triggers, or the pieces a crash left out (then rebuild it)."""
         present = {r[0] for r in self.conn.execute(
             "SELECT name FROM sqlite_master WHERE name IN ('items_fts', 'items_ai', 'items_ad', 'items_au')")}
-        if len(present) == len(_FTS):
+        if len(present) == len(FTS):
             return
         with self.transaction("store.fts") as c:
-            for name, sql in _FTS.items():
+            for name, sql in FTS.items():
                 if name not in present:
                     c.execute(sql)
             c.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
@@ -406,21 +178,23 @@ class Store:
             c.execute("UPDATE feeds SET disabled_reason = NULL, next_poll_at = NULL WHERE url = ?", (url,))
 
     def due_feeds(self, now: datetime | None = None, all_feeds: bool = False) -> list[FeedState]:
+        """Active, enabled feeds whose next poll time has come (every one with all_feeds)."""
         sql = ("SELECT id, url, title, etag, last_modified, error_count, body_hash, language FROM feeds "
                "WHERE active = 1 AND disabled_reason IS NULL")
         args: tuple = ()
         if not all_feeds:
             sql += " AND (next_poll_at IS NULL OR next_poll_at <= ?)"
             args = (iso(now or utcnow()),)
-        return [FeedState(*row) for row in self.conn.execute(sql + " ORDER BY id", args)]
+        return [FeedState(id=r[0], url=r[1], title=r[2], etag=r[3], last_modified=r[4], error_count=r[5],
+                          body_hash=r[6], language=r[7]) for r in self.conn.execute(sql + " ORDER BY id", args)]
 
-    def record_poll(self, feed: FeedState, update: FeedUpdate, items: list[NewItem] = ()) -> tuple[int, int]:
+    def record_poll(self, feed: FeedState, update: FeedUpdate, items: Sequence[NewItem] = ()) -> tuple[int, int]:
         """Store a feed's new items and its new state in one transaction; returns (new, new relevant).
 
         An item is new unless the feed already has one with its dedup key, guid, link or content hash.
         """
         now = iso(utcnow())
-        failed = update.status in ("error", "gone")
+        failed = update.status in FAILED_STATUSES
         rows = []
         with self.transaction("store.feed") as c:
             keys = self._known(c, feed.id, items)
@@ -458,7 +232,7 @@ class Store:
         return len(rows), sum(r[11] for r in rows)
 
     @staticmethod
-    def _known(c: sqlite3.Connection, feed_id: int, items: list[NewItem]) -> set[str]:
+    def _known(c: sqlite3.Connection, feed_id: int, items: Sequence[NewItem]) -> set[str]:
         """The identities this feed already has among those of `items` (one query per 500 items)."""
         keys: set[str] = set()
         for start in range(0, len(items), 500):
@@ -479,6 +253,7 @@ class Store:
         return dict(self.conn.execute(f"SELECT f.url, {FEED_NAME} FROM feeds f").fetchall())
 
     def feed_health(self) -> list[dict]:
+        """Every feed with its health and item count, active ones first."""
         return [dict(r) for r in self.db.query(
             f"SELECT f.url, {FEED_NAME} AS title, f.active, f.disabled_reason, f.last_status, f.http_status, f.error_count, "
             "f.last_error, f.last_polled_at, f.last_success_at, f.next_poll_at, f.items_per_day, "
@@ -490,9 +265,11 @@ class Store:
     def _items(self, where: str, args: tuple) -> list[StoredItem]:
         rows = self.conn.execute(
             f"SELECT i.id, i.feed_id, {FEED_NAME}, f.url, i.title, i.summary, i.link, i.published_at, "
-            "i.fetched_at, i.lang, i.score, i.relevant, i.matches, i.explanation "
+            "i.fetched_at, i.lang, i.score, i.relevant, i.matches, i.explanation, i.story_id "
             f"FROM items i JOIN feeds f ON f.id = i.feed_id WHERE {where}", args).fetchall()
-        return [StoredItem(*r[:11], bool(r[11]), json.loads(r[12]), json.loads(r[13])) for r in rows]
+        return [StoredItem(id=r[0], feed_id=r[1], feed_title=r[2], feed_url=r[3], title=r[4], summary=r[5],
+                           link=r[6], published=r[7], fetched=r[8], lang=r[9], score=r[10], relevant=bool(r[11]),
+                           matches=json.loads(r[12]), explanation=json.loads(r[13]), story_id=r[14]) for r in rows]
 
     def undelivered_relevant(self, limit: int) -> list[StoredItem]:
         """Relevant items in no digest yet, oldest first."""
@@ -500,16 +277,15 @@ class Store:
                            "ORDER BY COALESCE(i.published_at, i.fetched_at), i.id LIMIT ?", (limit,))
 
     def all_items(self) -> list[StoredItem]:
+        """Every stored item, oldest first."""
         return self._items("1 = 1 ORDER BY i.id", ())
 
     def items_by_id(self, ids: list[int]) -> list[StoredItem]:
+        """The items with these ids, in id order."""
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
         return self._items(f"i.id IN ({marks}) ORDER BY i.id", tuple(ids))
-
-    def search(self, query: str, limit: int = 20, relevant_only: bool = False) -> list[dict]:
-        return list(self.query_items(ItemFilter(relevant=True if relevant_only else None), fts=query, limit=limit))
 
     # ---- querying ----------------------------------------------------------------------------
 
@@ -552,7 +328,8 @@ class Store:
     def _select_items(self, columns: str, flt: ItemFilter, fts: str | None, limit: int | None,
                       ordered: bool) -> sqlite3.Cursor:
         """SELECT columns over the items matching the filter (and FTS query), newest or best first."""
-        where, args = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        args: list[str | int] = []
         if flt.relevant is not None:
             where.append("i.relevant = ?")
             args.append(int(flt.relevant))
@@ -590,6 +367,7 @@ class Store:
             raise
 
     def stats(self, days: int) -> dict:
+        """Items and relevant items per day and per feed over the last `days`, with totals."""
         since = iso(utcnow() - timedelta(days=days))
         per_day = [dict(r) for r in self.db.query(
             "SELECT substr(COALESCE(published_at, fetched_at), 1, 10) AS day, COUNT(*) AS items, "
@@ -607,6 +385,7 @@ class Store:
         return {"since": since, "totals": totals, "per_day": per_day, "per_feed": per_feed}
 
     def last_poll_at(self) -> str | None:
+        """When an active feed was last polled; None if never."""
         return self.conn.execute("SELECT MAX(last_polled_at) FROM feeds WHERE active = 1").fetchone()[0]
 
     def label(self, item: str, relevant: bool, note: str | None = None) -> dict:
@@ -678,6 +457,7 @@ class Store:
         return row[0] if row else None
 
     def labeled_items(self) -> list[dict]:
+        """Every item a person labeled, with their verdict (relevant) and note."""
         return [dict(r) for r in self.db.query(
             "SELECT i.id, i.title, i.summary, l.relevant AS relevant, l.note FROM labels l "
             "JOIN items i ON i.id = l.item_id ORDER BY i.id")]
@@ -690,12 +470,13 @@ class Store:
                             "AND id NOT IN (SELECT item_id FROM labels)", (cutoff,))
         return cur.rowcount
 
-    def recent_stories(self, since: str) -> list[tuple[int, int | None, str, str]]:
-        """(id, story_id or None if not yet assigned, title, summary) of relevant items fetched since `since`."""
-        return self.conn.execute("SELECT id, story_id, title, summary FROM items "
+    def recent_stories(self, since: str) -> list[tuple[int, int | None, str, str, str | None]]:
+        """(id, story_id or None if not yet assigned, title, summary, link) of relevant items fetched since `since`."""
+        return self.conn.execute("SELECT id, story_id, title, summary, link FROM items "
                                  "WHERE relevant = 1 AND fetched_at >= ? ORDER BY id", (since,)).fetchall()
 
     def set_story(self, item_id: int, story_id: int) -> None:
+        """Record the story an item belongs to (stories.assign_stories)."""
         with self.transaction("store.story") as c:
             c.execute("UPDATE items SET story_id = ? WHERE id = ?", (story_id, item_id))
 
@@ -705,6 +486,7 @@ class Store:
                            "LIMIT ?", (min_score, since or "", limit))
 
     def last_digest_at(self) -> str | None:
+        """When the last digest that went out was recorded; None if none has."""
         return self.conn.execute("SELECT MAX(created_at) FROM digests WHERE status = 'sent'").fetchone()[0]
 
     def failing_feeds(self, since: str) -> list[dict]:
@@ -722,16 +504,19 @@ class Store:
                            "AND i.fetched_at >= ? ORDER BY i.id LIMIT ?", (min_score, max_attempts, since, limit))
 
     def alert_sent(self, item_id: int) -> None:
+        """Mark an item alerted (its webhook answered 2xx)."""
         with self.transaction("alert.mark_sent") as c:
             c.execute("UPDATE items SET alerted_at = ?, alert_attempts = alert_attempts + 1, alert_error = NULL "
                       "WHERE id = ?", (iso(utcnow()), item_id))
 
     def alert_failed(self, item_id: int, error: str) -> None:
+        """Count a failed alert attempt for an item, with its error."""
         with self.transaction("alert.mark_failed") as c:
             c.execute("UPDATE items SET alert_attempts = alert_attempts + 1, alert_error = ? WHERE id = ?",
                       (error[:1000], item_id))
 
     def counts(self) -> dict[str, int]:
+        """Active feeds, items, relevant items and relevant items not yet delivered."""
         one = self.conn.execute
         return {
             "feeds": one("SELECT COUNT(*) FROM feeds WHERE active = 1").fetchone()[0],
@@ -744,14 +529,15 @@ class Store:
     # ---- digests -----------------------------------------------------------------------------
 
     def unsent_digests(self) -> list[DigestRecord]:
+        """Digests recorded but not yet delivered, oldest first, with their items."""
         out = []
         for did, mid, status, attempts, refusals, suggestions in self.conn.execute(
                 "SELECT id, message_id, status, attempts, refusals, suggestions FROM digests "
                 "WHERE status = 'pending' ORDER BY id"):
             ids = [r[0] for r in self.conn.execute("SELECT id FROM items WHERE digest_id = ? ORDER BY id",
                                                    (did,))]
-            out.append(DigestRecord(did, mid, status, attempts, ids, refusals,
-                                    json.loads(suggestions) if suggestions else None))
+            out.append(DigestRecord(id=did, message_id=mid, status=status, attempts=attempts, item_ids=ids,
+                                    refusals=refusals, suggestions=json.loads(suggestions) if suggestions else None))
         return out
 
     def claim_digest(self, message_id: str, limit: int, allow_empty: bool = False) -> DigestRecord | None:
@@ -767,9 +553,10 @@ class Store:
             cur = c.execute("INSERT INTO digests (message_id, created_at, status, item_count) "
                             "VALUES (?, ?, 'pending', ?)", (message_id, now, len(ids)))
             did = cur.lastrowid
+            assert did is not None  # an INSERT's row id
             c.executemany("UPDATE items SET digest_id = ? WHERE id = ? AND digest_id IS NULL", [(did, i) for i in ids])
             claimed = [r[0] for r in c.execute("SELECT id FROM items WHERE digest_id = ? ORDER BY id", (did,))]
-        return DigestRecord(did, message_id, "pending", 0, claimed)
+        return DigestRecord(id=did, message_id=message_id, status="pending", attempts=0, item_ids=claimed)
 
     def digest_sent(self, digest_id: int, transport: str, outbox_path: str | None = None,
                     note: str | None = None) -> None:

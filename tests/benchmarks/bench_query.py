@@ -19,10 +19,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from worker.clock import utcnow
 from worker.parse import canonical_url
+from worker.records import FeedUpdate, NewItem
 from worker.relevance.classify import classify
 from worker.relevance.rules import load_rules
-from worker.store import FeedUpdate, NewItem, Store, utcnow
+from worker.store import Store
 from worker.text import strip_html
 
 CORPUS = REPO.parent / "shared" / "corpus" / "news-2022-12.jsonl.gz"
@@ -45,10 +47,11 @@ def build(db: Path) -> int:
                 v = classify(ruleset, title, summary)
                 published = (o["published"] or o["day"])[:19].replace(" ", "T") + "Z"
                 link = canonical_url(o["link"])
-                items.append(NewItem(f"link:{link}", None, link, title, summary, published, (o["lang"] or "")[:2],
-                                     str(hash((title, summary))), v.score, v.relevant, v.matches,
-                                     v.explanation_dicts()))
-            new, _ = store.record_poll(feed, FeedUpdate("ok", utcnow() + timedelta(minutes=15), 200), items)
+                items.append(NewItem(dedup_key=f"link:{link}", guid=None, link=link, title=title, summary=summary,
+                                     published=published, lang=(o["lang"] or "")[:2],
+                                     content_hash=str(hash((title, summary))), score=v.score, relevant=v.relevant,
+                                     matches=v.matches, explanation=v.explanation_dicts()))
+            new, _ = store.record_poll(feed, FeedUpdate(status="ok", next_poll=utcnow() + timedelta(minutes=15), http_status=200), items)
             n += new
     return n
 

@@ -39,8 +39,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ..clock import parse_iso
 from ..errors import UsageError
-from ..store import Store, parse_iso
+from ..store import Store
 from ..text import plural, strip_html
 from .background import Background, load_background
 from .classify import classify, find_terms
