@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
+NOT_AN_OBJECT = "expected a JSON object"
+
 
 class JsonLineError(ValueError):
     """A line that is not UTF-8, not JSON, not an object, or has a text field that is not text."""
@@ -40,7 +42,7 @@ def read_objects(lines: Iterable[str], text_fields: tuple[str, ...] = ()) -> Ite
         except json.JSONDecodeError as e:
             raise JsonLineError(n, f"invalid JSON ({e.msg})") from None
         if not isinstance(obj, dict):
-            raise JsonLineError(n, "expected a JSON object")
+            raise JsonLineError(n, NOT_AN_OBJECT)
         for k in text_fields:
             v = obj.get(k)
             if v is not None and not isinstance(v, str):

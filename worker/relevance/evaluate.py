@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
+from ..jsonl import NOT_AN_OBJECT, JsonLineError, read_objects
 from .classify import Verdict, classify
 from .rules import RuleSet
 
@@ -123,20 +124,20 @@ def read_labeled(path: str | Path) -> list[dict]:
         raise LabeledDataError(f"labeled file {path}: not UTF-8 text") from None
     except OSError as e:
         raise LabeledDataError(f"labeled file {path}: {e.strerror}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise LabeledDataError(f"{path} line {n}: invalid JSON ({e.msg})") from None
-        if not isinstance(obj, dict) or not isinstance(obj.get("relevant"), bool):
-            raise LabeledDataError(f"{path} line {n}: needs a boolean \"relevant\"")
-        if "title" not in obj:
-            obj = _from_corpus(obj, path, n)
-        if not all(isinstance(obj.get(k, ""), str) for k in ("title", "summary")):
-            raise LabeledDataError(f"{path} line {n}: \"title\" and \"summary\" must be strings")
-        items.append(obj)
+    try:
+        for n, obj in read_objects(lines):
+            if obj is None:
+                continue
+            if not isinstance(obj.get("relevant"), bool):
+                raise LabeledDataError(f"{path} line {n}: needs a boolean \"relevant\"")
+            if "title" not in obj:
+                obj = _from_corpus(obj, path, n)
+            if not all(isinstance(obj.get(k, ""), str) for k in ("title", "summary")):
+                raise LabeledDataError(f"{path} line {n}: \"title\" and \"summary\" must be strings")
+            items.append(obj)
+    except JsonLineError as e:  # the line's own wording; a value that is not an object lacks "relevant" too
+        reason = "needs a boolean \"relevant\"" if e.reason == NOT_AN_OBJECT else e.reason
+        raise LabeledDataError(f"{path} line {e.line}: {reason}") from None
     return items
 
 
