@@ -8,7 +8,6 @@ from pathlib import Path
 
 from .config import Config, PollConfig
 from .errors import UsageError
-from .records import FeedHealthStatus
 from .text import where
 
 
@@ -225,28 +224,6 @@ def fetch_title(url: str, poll: PollConfig) -> tuple[str | None, str]:
     if parsed.title:
         return parsed.title, ""
     return None, parsed.error or "the feed has no title"
-
-
-def listed_feeds(cfg: Config) -> list:
-    """The feed list's rows with their health (health.FeedHealth), each under the name a person reads:
-    the list's own name for it, else the feed's title as last fetched."""
-    from dataclasses import replace
-
-    from .health import feed_health
-    from .store import Store
-    rows = feed_health(cfg)
-    names: dict[str, str] = {}
-    if Path(cfg.database.path).exists():
-        with Store(cfg.database.path) as store:
-            names = store.feed_names()
-    shown = []
-    for row in rows:
-        name = row.spec.title or names.get(row.spec.url)
-        if name == row.spec.url:
-            name = None
-        status: FeedHealthStatus = "blocked (403)" if row.http_status == 403 and row.status == "error" else row.status
-        shown.append(replace(row, spec=replace(row.spec, title=name), status=status))
-    return shown
 
 
 def editable_list(cfg: Config) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,6 +51,24 @@ class FeedHealth:
                f"{_short_time(self.last_success_at):16}  {next_poll:16}  {self.spec.title or ''} <{self.spec.url}>")
         note = self.note
         return [row, f"{'':14}{note}"] if note else [row]
+
+
+def listed_feeds(cfg: Config) -> list[FeedHealth]:
+    """The feed list's rows with their health, each under the name a person reads: the list's own
+    name for it, else the feed's title as last fetched."""
+    rows = feed_health(cfg)
+    names: dict[str, str] = {}
+    if Path(cfg.database.path).exists():
+        with Store(cfg.database.path) as store:
+            names = store.feed_names()
+    shown = []
+    for row in rows:
+        name = row.spec.title or names.get(row.spec.url)
+        if name == row.spec.url:
+            name = None
+        status: FeedHealthStatus = "blocked (403)" if row.http_status == 403 and row.status == "error" else row.status
+        shown.append(replace(row, spec=replace(row.spec, title=name), status=status))
+    return shown
 
 
 def feed_health(cfg: Config) -> list[FeedHealth]:
