@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 
 from worker.config import load_config
 from worker.demo import FeedServer
-from worker.pipeline import poll_cycle
+from worker.poll import poll_cycle
 from worker.relevance.background import load_background
 from worker.relevance.folding import fold
 from worker.relevance.rules import load_rules

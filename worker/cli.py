@@ -133,7 +133,7 @@ def run(ctx: Context, log_format: str) -> None:
 @user_errors
 def poll(ctx: Context, all_feeds: bool) -> None:
     """Poll the feeds that are due once, store new items, print a summary."""
-    from .pipeline import poll_cycle
+    from .poll import poll_cycle
     ctx.writing_cfg()
     if sys.stderr.isatty():  # a person waiting on a first poll of many feeds sees it move
         setup_logging(logging.ERROR)  # per-feed warnings would break the bar: `feeds list` has them
@@ -164,7 +164,7 @@ def poll(ctx: Context, all_feeds: bool) -> None:
 @user_errors
 def digest(ctx: Context, dry_run: bool, fmt: str) -> None:
     """Deliver now every relevant item not yet delivered (SMTP, or the outbox)."""
-    from .pipeline import send_digest
+    from .delivery import send_digest
     if fmt != "text" and not dry_run:
         raise click.UsageError("--format is for the --dry-run preview (the e-mail always has text and HTML)")
     if not dry_run:
@@ -386,8 +386,7 @@ def feeds() -> None:
 @user_errors
 def feeds_list(ctx: Context) -> None:
     """Every feed in the list with its health: status, HTTP code, errors, items, last success, next poll."""
-    from .feeds import listed_feeds
-    from .health import FEED_TABLE_HEADER
+    from .health import FEED_TABLE_HEADER, listed_feeds
     rows = listed_feeds(ctx.cfg)
     click.echo(FEED_TABLE_HEADER)
     for row in rows:

@@ -15,10 +15,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import Config
+from .delivery import send_digest
 from .errors import NewswatchError
 from .feeds import read_opml
 from .locks import FileLock
-from .pipeline import poll_cycle, send_digest
+from .poll import poll_cycle
 from .relevance.rules import load_rules
 
 log = logging.getLogger("newswatch")

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Self
 
 from .config import AlertsConfig, Config, DatabaseConfig, FeedsConfig, SmtpConfig
+from .delivery import DigestSummary, send_digest
 from .feeds import FeedSpec, write_opml
-from .pipeline import DigestSummary, PollSummary, poll_cycle, send_digest
+from .poll import PollSummary, poll_cycle
 from .records import StoredItem
 from .store import Store
 

@@ -1,4 +1,4 @@
-"""Digest stage: group items into stories and render them as plain text and HTML.
+"""Digest stage: render the stories of a digest as plain text and HTML (stories.py groups them).
 
 Everything shown comes from untrusted feeds: HTML output escapes every value, keeps http(s) links only,
 and has no images, scripts or remote resources; the styling is inline, as mail clients require.
@@ -7,42 +7,21 @@ and has no images, scripts or remote resources; the styling is inline, as mail c
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from .clock import local_time
 from .parse import canonical_url
 from .records import StoredItem
-from .relevance.folding import fold
+from .stories import Story
 from .text import plural
 
 SNIPPET = 280
-SAME_TITLE = 0.5  # Jaccard similarity of title words at which two items are the same story
-SIMILAR_TITLE, SAME_LEDE = 0.3, 0.5  # or: somewhat similar titles and the same opening of the text
-_OUTLET_SUFFIX = re.compile(r"\s+[-|–—]\s+[^-|–—]{2,40}$")  # "... - Reuters", "... | Al Jazeera"
 
 
-@dataclass
-class Story:
-    items: list[StoredItem] = field(default_factory=list)
-
-    @property
-    def lead(self) -> StoredItem:
-        """The best-scored item; among equals the shortest headline (usually without an outlet suffix)."""
-        return min(self.items, key=lambda i: (-i.score, len(i.title)))
-
-    @property
-    def score(self) -> float:
-        return max(i.score for i in self.items)
-
-    @property
-    def sources(self) -> list[str]:
-        return list(dict.fromkeys(i.feed_title or i.feed_url for i in self.items))
-
-
-@dataclass
+@dataclass(kw_only=True)
 class DigestContent:
+    """Everything one digest shows."""
     title: str
     stories: list[Story]
     near_misses: list[StoredItem]
@@ -55,59 +34,6 @@ class DigestContent:
         """A headline showing the term that the digest does not list already (or none)."""
         listed = {i.title for s in self.stories for i in s.items}
         return next((t for t in term.get("examples", []) if t not in listed), "")
-
-
-def _words(text: str, limit: int | None = None) -> set[str]:
-    words = [w for w in fold(text).split() if len(w) > 2]
-    return set(words[:limit])
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
-
-
-StoryKey = tuple[set[str], set[str]]  # title words (outlet suffix removed), words of the lede
-
-
-def story_key(title: str, summary: str) -> StoryKey:
-    return _words(_OUTLET_SUFFIX.sub("", title)), _words(summary, 30)
-
-
-def same_story(a: StoryKey, b: StoryKey) -> bool:
-    """The same wire story or event: most title words shared, or some and the same opening."""
-    t = _jaccard(a[0], b[0])
-    return t >= SAME_TITLE or (t >= SIMILAR_TITLE and _jaccard(a[1], b[1]) >= SAME_LEDE)
-
-
-def group_stories(items: list[StoredItem]) -> list[Story]:
-    """Near-duplicates (the same link, the same wire story or event from several outlets) form one
-    story; stories with more sources first, then by score."""
-    groups: list[tuple[Story, list[StoryKey], set[str]]] = []
-    # A fixed order (not the order fetches happened to finish) gives the same digest every time.
-    for item in sorted(items, key=lambda i: (i.published or i.fetched, i.feed_title or i.feed_url, i.id)):
-        key = story_key(item.title, item.summary)
-        link = item.link or f"#{item.id}"
-        for story, keys, links in groups:
-            if link in links or any(same_story(key, k) for k in keys):
-                story.items.append(item)
-                keys.append(key)
-                links.add(link)
-                break
-        else:
-            groups.append((Story([item]), [key], {link}))
-    stories = [g[0] for g in groups]
-    stories.sort(key=lambda s: (-len(s.sources), -s.score))
-    return stories
-
-
-def local_time(iso_utc: str | None, tz: ZoneInfo) -> str:
-    if not iso_utc:
-        return ""
-    try:
-        dt = datetime.strptime(iso_utc, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return ""
-    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def why(item: StoredItem, plain: dict[str, str] | None = None, top: int = 3) -> str:
@@ -227,10 +153,10 @@ def render_html(c: DigestContent) -> str:
         out.append("<h3 style=\"font-size:15px;margin:18px 0 6px;color:#555;\">New near the story "
                    "<span style=\"font-weight:normal;font-size:12px;\">(words the rules do not know yet; for "
                    "whoever tunes them)</span></h3><ul style=\"padding-left:18px;margin:0;font-size:13px;color:#555;\">")
-        for t in c.new_terms:
-            example = f" · e.g. “{e(c.example(t))}”" if c.example(t) else ""
-            out.append(f"<li><b>{e(t['term'])}</b>: {e(plural(t['items'], 'item'))} in "
-                       f"{e(plural(t['feeds'], 'feed'))}, {t['background_items']} elsewhere{example}</li>")
+        for term in c.new_terms:
+            example = f" · e.g. “{e(c.example(term))}”" if c.example(term) else ""
+            out.append(f"<li><b>{e(term['term'])}</b>: {e(plural(term['items'], 'item'))} in "
+                       f"{e(plural(term['feeds'], 'feed'))}, {term['background_items']} elsewhere{example}</li>")
         out.append("</ul><p style=\"font-size:12px;color:#666;margin:4px 0;\">Add one: <code>newswatch rules suggest "
                    "--accept TERM</code>; never again: <code>--reject TERM</code></p>")
     if c.failing_feeds:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 from worker.config import ClassifierConfig, Config, DatabaseConfig, FeedsConfig, PollConfig
 from worker.demo import FeedServer
 from worker.feeds import FeedSpec, write_opml
-from worker.pipeline import poll_cycle
+from worker.poll import poll_cycle
 from worker.store import DatabaseFailure
 
 RULES = REPO / "config" / "rules" / "turkey-syria.toml"

@@ -1,4 +1,4 @@
-"""Deliver stage: a digest as a multipart e-mail, through SMTP or into the outbox folder.
+"""Transport: a digest as a multipart e-mail, through SMTP or into the outbox folder; a webhook POST.
 
 Delivery bookkeeping (what counts as sent) belongs to the caller and the store: this module only
 sends, and raises DeliveryError when it could not.

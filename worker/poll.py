@@ -1,0 +1,268 @@
+"""The poll cycle: poll_cycle() fetches the feeds that are due, parses and classifies what they give,
+stores it, then groups new relevant items into stories and posts alerts.
+
+fetch -> parse run in threads; classify -> store run in the calling thread, one feed at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .alerts import send_alerts
+from .clock import utcnow
+from .config import Config
+from .errors import NewswatchError
+from .failpoints import checkpoint
+from .feeds import read_opml, replace_urls
+from .fetch import Fetcher, FetchResult
+from .health import record_poll_outcome, reserve_poll_status
+from .parse import ParsedFeed, parse_feed
+from .records import FeedState, FeedUpdate, NewItem
+from .relevance.classify import classify
+from .relevance.rules import RuleSet, load_rules
+from .schedule import MAX_DELAY, next_poll, publishing
+from .store import DatabaseFailure, Store, database_failure
+from .stories import assign_stories
+from .text import plural
+
+log = logging.getLogger("newswatch")
+
+Progress = Callable[[int, int], None]  # (feeds stored, feeds due)
+
+
+@dataclass(kw_only=True)
+class PollSummary:
+    """What one poll cycle did, for its log line and the CLI."""
+    feeds: int = 0
+    new_items: int = 0
+    relevant: int = 0
+    errors: int = 0
+    not_modified: int = 0
+    alerts_sent: int = 0
+    alerts_failed: int = 0
+    bytes: int = 0  # received, decoded
+    stopped: bool = False  # the daemon was asked to stop before every due feed was polled
+
+    def line(self) -> str:
+        if self.stopped:
+            line = f"stopped after {plural(self.feeds, 'feed')}: {plural(self.new_items, 'new item')} stored"
+        elif not self.feeds:
+            line = "polled 0 feeds: none is due yet (`newswatch poll --all` polls every feed now)"
+        else:
+            line = (f"polled {plural(self.feeds, 'feed')}: {plural(self.new_items, 'new item')}, "
+                    f"{self.relevant} relevant, {plural(self.errors, 'error')} ({self.not_modified} not modified)")
+        if self.alerts_sent or self.alerts_failed:
+            line += f"; {plural(self.alerts_sent, 'alert')} sent" + (
+                f", {self.alerts_failed} failed (retried next cycle)" if self.alerts_failed else "")
+        return line
+
+
+def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | None = None,
+               ruleset: RuleSet | None = None, progress: Progress | None = None) -> PollSummary:
+    """Poll the feeds that are due (all active ones with all_feeds) and store what is new.
+
+    A cycle always ends. When the database refuses a write (a full disk, an I/O error, a lock held
+    past the busy timeout) the fetches stop at once and DatabaseFailure says so on one line; what was
+    stored stays, and every feed not stored keeps its old validators, so the next cycle fetches it
+    again in full. The outcome is recorded beside the database for `newswatch health`.
+    """
+    summary = PollSummary()
+    try:
+        _poll(cfg, all_feeds, stop, ruleset, progress, summary)
+    except (sqlite3.Error, NewswatchError) as e:
+        failure = database_failure(cfg.database.path, e) if isinstance(e, sqlite3.Error) else e
+        if isinstance(failure, DatabaseFailure) and summary.feeds:
+            failure = DatabaseFailure(
+                f"{failure}; poll stopped after {plural(summary.feeds, 'feed')} ({plural(summary.new_items, 'new item')} "
+                "stored), the others are fetched again next cycle", full=failure.full)
+        record_poll_outcome(cfg.database.path, str(failure))
+        if failure is e:
+            raise
+        raise failure from None
+    record_poll_outcome(cfg.database.path, None)
+    return summary
+
+
+def _poll(cfg: Config, all_feeds: bool, stop: threading.Event | None, ruleset: RuleSet | None,
+          progress: Progress | None, summary: PollSummary) -> None:
+    ruleset = ruleset or load_rules(cfg.classifier.rules)
+    feed_list = read_opml(cfg.feeds.opml)
+    with Store(cfg.database.path) as store:
+        reserve_poll_status(cfg.database.path)  # while there is room: a full disk can still be reported
+        store.sync_feeds((f.url, f.title, f.language) for f in feed_list)
+        due = store.due_feeds(all_feeds=all_feeds)
+        moved, finished = _fetch_and_store(cfg, store, ruleset, due, stop, progress, summary)
+        if moved:  # even when stopped: the store already knows these feeds moved
+            replace_urls(cfg.feeds.opml, moved)
+        if not finished:
+            summary.stopped = True
+            return
+        if summary.relevant:
+            assign_stories(store)
+        if cfg.alerts.webhook_url:
+            summary.alerts_sent, summary.alerts_failed = send_alerts(cfg, store)
+
+
+def _fetch_and_store(cfg: Config, store: Store, ruleset: RuleSet, due: list[FeedState],
+                     stop: threading.Event | None, progress: Progress | None,
+                     summary: PollSummary) -> tuple[dict[str, str], bool]:
+    """Fetch and parse the due feeds in threads, store each as it arrives; (the feeds that moved
+    permanently, old URL -> new, and whether every due feed was handled before a stop)."""
+    moved: dict[str, str] = {}
+    fetcher = Fetcher(cfg.poll)
+    # Threads fetch and parse (feedparser); this thread classifies and stores, one feed at a time,
+    # so the store has one writer and a feed's items land in one transaction. SQLite releases the
+    # GIL, so storing one feed overlaps parsing the next. `slots` bounds the feeds fetched but not
+    # yet stored, which bounds memory however fast the network is.
+    slots = threading.BoundedSemaphore(cfg.poll.concurrency * 2)
+    # `halt` is this cycle's own: set when the daemon stops, and also when this thread leaves the
+    # store loop for any reason, so no fetch thread waits forever for a slot nobody will release.
+    halt = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=cfg.poll.concurrency, thread_name_prefix="fetch")
+    pending: dict[Future[Fetched | None], FeedState] = {
+        pool.submit(_fetch_and_parse, fetcher, feed, slots, halt): feed for feed in due}
+    try:
+        while pending:
+            if stop is not None and stop.is_set():
+                halt.set()
+                break
+            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in done:
+                feed = pending.pop(fut)
+                fetched = fut.result()
+                if fetched is not None:
+                    new_url = _store_feed(store, cfg, ruleset, feed, fetched, summary)
+                    if new_url:
+                        moved[feed.url] = new_url
+                    slots.release()
+                    if progress:
+                        progress(summary.feeds, len(due))
+    finally:
+        halt.set()
+        if pending:
+            # Stopping (or the store failed): end the fetches in flight now (their feeds, never
+            # stored, are due again next time) so that the process can exit within a second.
+            fetcher.abort()
+        pool.shutdown(wait=True, cancel_futures=True)
+        fetcher.close()
+    return moved, not pending
+
+
+@dataclass(kw_only=True)
+class Fetched:
+    """A feed's fetch, and its parse when there was something new to parse."""
+    result: FetchResult
+    parsed: ParsedFeed | None = None  # None: not parsed (an error, or a body identical to the last)
+    body_hash: str | None = None
+
+
+def _fetch_and_parse(fetcher: Fetcher, feed: FeedState, slots: threading.BoundedSemaphore,
+                     halt: threading.Event) -> Fetched | None:
+    while not slots.acquire(timeout=0.5):
+        if halt.is_set():
+            return None
+    if halt.is_set():  # the cycle ended while this feed waited for its slot: nobody will store it
+        return None
+    try:
+        return _fetch_and_parse_one(fetcher, feed)
+    except Exception as e:
+        log.exception("feed %s: unexpected error", feed.url)
+        return Fetched(result=FetchResult(url=feed.url, status="error",
+                                          error=f"internal error: {type(e).__name__}: {e}"))
+
+
+def _fetch_and_parse_one(fetcher: Fetcher, feed: FeedState) -> Fetched:
+    result = fetcher.fetch(feed.url, feed.etag, feed.last_modified)
+    if result.status != "ok":
+        return Fetched(result=result)
+    body_hash = hashlib.sha256(result.body or b"").hexdigest()
+    if body_hash == feed.body_hash:
+        result.body = None  # a server that ignores conditional GET: same bytes, nothing to parse
+        return Fetched(result=result, body_hash=body_hash)
+    parsed = parse_feed(result.body or b"", result.final_url or feed.url, result.content_type, feed.language)
+    result.body = None  # parsed: the bytes are no longer needed
+    return Fetched(result=result, parsed=parsed, body_hash=body_hash)
+
+
+def _store_feed(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, fetched: Fetched,
+                summary: PollSummary) -> str | None:
+    """Store one feed's outcome; an unexpected error is recorded as the feed's. Returns the feed's new
+    URL when it moved permanently."""
+    feeds_before = summary.feeds
+    try:
+        return _store_result(store, cfg, ruleset, feed, fetched, summary)
+    except sqlite3.Error:
+        summary.feeds = feeds_before  # the database itself is in trouble: this feed was not stored
+        raise
+    except Exception as e:
+        log.exception("feed %s: unexpected error", feed.url)
+        error = f"internal error: {type(e).__name__}: {e}"
+        summary.errors += 1
+        try:
+            store.record_poll(feed, FeedUpdate(status="error", next_poll=next_poll(
+                utcnow(), timedelta(minutes=cfg.poll.interval_minutes), errors=feed.error_count + 1),
+                error=error[:500]))
+        except sqlite3.Error:
+            summary.feeds = feeds_before
+            raise
+        return None
+
+
+def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, fetched: Fetched,
+                  summary: PollSummary) -> str | None:
+    checkpoint("poll.fetched")
+    result, parsed = fetched.result, fetched.parsed
+    summary.feeds += 1
+    summary.bytes += result.size
+    now = utcnow()
+    interval = timedelta(minutes=cfg.poll.interval_minutes)
+    moved = result.moved_to if result.moved_to and result.moved_to != feed.url else None
+    if result.http_status == 410:
+        summary.errors += 1
+        reason = ("HTTP 410 Gone: the publisher removed this feed; it is not polled again "
+                  "(`newswatch feeds remove` it, or re-add it to try again)")
+        store.record_poll(feed, FeedUpdate(status="gone", next_poll=now + MAX_DELAY, http_status=410,
+                                           error=reason, disabled_reason=reason))
+        return moved
+    if result.status == "error" or (parsed is not None and parsed.error):
+        error = parsed.error if result.status != "error" and parsed is not None else result.error
+        summary.errors += 1
+        log.warning("feed %s: %s", feed.url, error)
+        when = next_poll(now, interval, errors=feed.error_count + 1, retry_after=result.retry_after)
+        store.record_poll(feed, FeedUpdate(status="error", next_poll=when, http_status=result.http_status,
+                                           error=error, new_url=moved))
+        return moved
+    if result.status == "not_modified" or parsed is None:
+        summary.not_modified += 1
+        when = next_poll(now, interval, max_age=result.max_age)
+        store.record_poll(feed, FeedUpdate(
+            status="not_modified" if result.status == "not_modified" else "unchanged", next_poll=when,
+            http_status=result.http_status, etag=result.etag, last_modified=result.last_modified,
+            body_hash=fetched.body_hash, new_url=moved))
+        return moved
+    checkpoint("poll.parsed")
+    items = []
+    for it in parsed.items:
+        v = classify(ruleset, it.title, it.summary, it.content)
+        checkpoint("poll.classified")
+        items.append(NewItem(dedup_key=it.dedup_key(), guid=it.guid, link=it.link, title=it.title,
+                             summary=it.summary, published=it.published, lang=it.lang,
+                             content_hash=it.content_hash, score=v.score, relevant=v.relevant,
+                             matches=v.matches, explanation=v.explanation_dicts()))
+    rate, window = publishing([it.published for it in parsed.items], now)
+    when = next_poll(now, interval, rate=rate, window=window, ttl_minutes=parsed.ttl_minutes,
+                     max_age=result.max_age)
+    new, relevant = store.record_poll(feed, FeedUpdate(
+        status="warning" if parsed.warning else "ok", next_poll=when, http_status=result.http_status,
+        error=parsed.warning, etag=result.etag, last_modified=result.last_modified,
+        body_hash=fetched.body_hash, title=parsed.title, items_per_day=rate, new_url=moved), items)
+    summary.new_items += new
+    summary.relevant += relevant
+    return moved
