@@ -67,6 +67,7 @@ def test_jsonl_bad_utf8_names_its_line(tmp_path):
     assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == [1]
 
 
+@pytest.mark.slow  # 5,000 items through worker processes, twice
 def test_jsonl_large_input_keeps_order_and_stops_at_the_first_bad_line(tmp_path):
     # 2 MB, more than two batches: a multi-core machine classifies them in worker processes.
     # The written lines: the real ones carry only a reference to the corpus, not their text.

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from worker.demo import FeedServer
@@ -23,6 +24,8 @@ from worker.relevance.classify import classify
 from worker.relevance.rules import load_rules
 
 from conftest import RULES, SmtpSink, free_port, newswatch, rss, write_config
+
+pytestmark = pytest.mark.slow  # kills the CLI at every checkpoint: minutes
 
 FEEDS = ("wire", "daily", "gazete")
 RELEVANT = [

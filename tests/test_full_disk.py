@@ -23,6 +23,8 @@ from worker.store import Store
 
 from conftest import RELEVANT_ITEMS, newswatch, rss, write_config
 
+pytestmark = pytest.mark.slow  # fills a filesystem, waits out a busy timeout
+
 FEEDS = 60
 ITEMS_PER_FEED = 100  # 6,000 items of ~600 characters: about 5 times what fits in 4 MB with the FTS index
 

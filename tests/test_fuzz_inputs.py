@@ -16,11 +16,14 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from worker.cli import main
 
 from conftest import RULES
+
+pytestmark = pytest.mark.slow  # 400 runs of the CLI
 
 INVALID_UTF8 = [b"\xff", b"\xfe\xff", b"\xc3\x28", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xc0\xaf",
                 b"\xf8\x88\x80\x80\x80", b"\xf4\x90\x80\x80", b"\x80", b"\x00"]

@@ -146,6 +146,7 @@ def test_holdout_set_floors(name):
 
 
 @needs_corpus
+@pytest.mark.slow  # classifies the 62,127 items of a month
 def test_real_month_of_news_flags_the_story_and_little_else():
     # Every corpus item any labeled set carries, English and Polish (a fifth of the real feeds).
     labeled = [r for f in sorted(DATA.glob("labeled-*.jsonl")) for r in read_labeled(f)

@@ -16,7 +16,7 @@ from worker.demo import FeedServer
 from conftest import REPO, newswatch
 from real_news import CORPUS, needs_corpus
 
-pytestmark = needs_corpus
+pytestmark = [needs_corpus, pytest.mark.slow]  # polls the 267 real 2024-25 items, runs the CLI a dozen times
 
 
 def rss(items: list[dict]) -> bytes:
