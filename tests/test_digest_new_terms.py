@@ -15,7 +15,7 @@ STORY = [  # a new name the rules do not know, in three items of two feeds that 
 
 def items(rows, prefix):
     return [{"title": t, "link": f"https://{feed}.example.org/{prefix}{n}", "guid": f"{prefix}{n}",
-             "pubDate": "Mon, 07 Dec 2026 08:00:00 +0000", "description": ""}
+             "pubDate": f"Mon, 07 Dec 2026 08:0{n}:00 +0000", "description": ""}  # in the order given
             for n, (t, feed) in enumerate(rows)]
 
 

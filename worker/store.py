@@ -437,7 +437,8 @@ class Store:
         cursor = self.conn.execute(
             "SELECT i.title, i.summary, f.url AS feed_url, i.lang, i.score, i.relevant, l.relevant AS label, "
             "i.matches FROM items i JOIN feeds f ON f.id = i.feed_id LEFT JOIN labels l ON l.item_id = i.id "
-            "WHERE COALESCE(i.published_at, i.fetched_at) >= ? AND COALESCE(i.published_at, i.fetched_at) < ?",
+            "WHERE COALESCE(i.published_at, i.fetched_at) >= ? AND COALESCE(i.published_at, i.fetched_at) < ? "
+            "ORDER BY COALESCE(i.published_at, i.fetched_at), i.id",  # the same examples every time
             (since, until))
         names = [d[0] for d in cursor.description]
         return (dict(zip(names, row, strict=True)) for row in cursor)
