@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ..text import strip_html
 from .folding import SENTENCE_BREAK, fold, split_folded
@@ -148,7 +148,7 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
     item_present = title_present | body_present  # for the rules that read both as one
     score = 0.0
     explanation: list[RuleHit] = []
-    strongest: dict[str, float] = {}  # group -> points of its strongest rule so far
+    strongest: dict[str, tuple[float, int]] = {}  # group -> (points of its strongest rule, its hit's index)
     for rule in ruleset.rules:
         # Most rules lack one of their concepts: the subset tests skip them without a Python loop.
         in_title = rule.in_title and rule.concept_set <= title_present
@@ -170,21 +170,17 @@ def classify(ruleset: RuleSet, title: str | None, summary: str | None, content: 
             if rule.group:
                 # One piece of evidence counts once: the group adds its strongest rule's points.
                 best = strongest.get(rule.group)
-                if best is not None and abs(points) <= abs(best):
+                if best is not None and abs(points) <= abs(best[0]):
                     points = 0.0
                 else:
-                    score -= best or 0.0
-                    strongest[rule.group] = points
+                    if best is not None:  # outdone: it no longer adds, and its hit says so
+                        score -= best[0]
+                        if used is not None:
+                            explanation[best[1]] = replace(explanation[best[1]], points=0.0)
+                    strongest[rule.group] = (points, len(explanation))
             score += points
             if used is not None:  # explain
                 explanation.append(RuleHit(rule.name, count, rule.weight, points, sorted(used), rule.group))
-    if explain and strongest:
-        # A rule that counted first and was then outdone by a stronger one of its group shows 0.
-        for i, h in enumerate(explanation):
-            if h.group and h.points and h.points != strongest[h.group]:
-                explanation[i] = RuleHit(h.rule, h.count, h.weight, 0.0, h.terms, h.group)
-            elif h.group and h.points:
-                strongest[h.group] = float("nan")  # counted: later equal ones show 0
     score = round(score, 3)
     return Verdict(score >= ruleset.threshold, score, matches, explanation)
 
