@@ -203,17 +203,20 @@ def overlay_path(path: str | Path) -> Path:
     return Path("config/rules", name) if is_packaged(path) else path.with_name(name)
 
 
-def _read_toml(path: Path, what: str) -> tuple[dict, str]:
+def _read_text(path: Path, what: str) -> str:
     try:
-        source = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RulesError(f"{what} not found: {where(path)}") from None
     except UnicodeDecodeError as e:
         raise RulesError(f"{what} {path}: not UTF-8 text (byte {e.start})") from None
     except OSError as e:
         raise RulesError(f"{what} {path}: {e.strerror}") from None
+
+
+def _parse_toml(source: str, path: Path, what: str) -> dict:
     try:
-        return tomllib.loads(source), source
+        return tomllib.loads(source)
     except tomllib.TOMLDecodeError as e:
         raise RulesError(f"{what} {path}: invalid TOML: {e}") from None
 
@@ -221,11 +224,21 @@ def _read_toml(path: Path, what: str) -> tuple[dict, str]:
 def load_rules(path: str | Path, overlay: bool = True) -> RuleSet:
     """The rules file, merged with its local overlay (overlay_path) when there is one."""
     path = Path(path)
-    data, source = _read_toml(path, "rules file")
+    source = _read_text(path, "rules file")
     local = overlay_path(path)
-    if not overlay or not local.exists():
+    extra_source = _read_text(local, "rules overlay") if overlay and local.exists() else None
+    return _compile(path, source, local, extra_source)
+
+
+# The daemon reloads the rules every cycle and each CLI command loads them: compiling takes ~0.2 s,
+# so a file whose text (and overlay's) is unchanged gets the rule set compiled last time. Errors are
+# not cached: a broken file is read and reported again.
+@functools.lru_cache(maxsize=8)
+def _compile(path: Path, source: str, local: Path, extra_source: str | None) -> RuleSet:
+    data = _parse_toml(source, path, "rules file")
+    if extra_source is None:
         return parse_rules(data, str(path), source)
-    extra, extra_source = _read_toml(local, "rules overlay")
+    extra = _parse_toml(extra_source, local, "rules overlay")
     merged = merge_overlay(data, extra, str(local))
     if extra.get("rules"):  # its rules alone first, so that errors name the overlay's lines
         parse_rules(extra_check(extra, merged), str(local), extra_source)
