@@ -1,8 +1,9 @@
-"""Real parts for the tests: a feed server and an SMTP server on 127.0.0.1, configs on disk, the CLI
-run as a subprocess exactly as a user runs it."""
+"""Real parts for the tests: a feed server and an SMTP server on 127.0.0.1, configs on disk, and the CLI
+run through `main` exactly as the console script runs it (in a child process where one is needed)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from click.testing import CliRunner
 
+from worker.cli import main
 from worker.demo import FeedServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,12 +130,48 @@ outbox = "{tmp_path / 'outbox'}"
 
 
 def newswatch(*args: str, cwd: Path | None = None, input: str | None = None, timeout: float = 60,
-              env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the CLI in a child process, as a user would."""
-    full_env = {k: v for k, v in os.environ.items() if k != "NEWSWATCH_CONFIG"}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "worker", *args], check=False, cwd=cwd or REPO, input=input,
-                          capture_output=True, text=True, timeout=timeout, env=full_env)
+              env: dict | None = None, process: bool = False) -> subprocess.CompletedProcess:
+    """Run the CLI as a user would, and return its exit code and output.
+
+    In this process by default: click's CliRunner isolation around `main`, exactly as the console
+    script calls it, with its own argv, environment, working directory, standard streams and logging;
+    starting Python and importing feedparser for each of some 170 runs was most of the test loop.
+    A child process where only a process will do: `process=True` (the daemon, signals, reads from a
+    real pipe, worker processes), and every run with a crash point (NEWSWATCH_KILL_AT kills the
+    process it runs in). `timeout` bounds child processes only."""
+    env = dict(env or {})
+    if process or "NEWSWATCH_KILL_AT" in env:
+        full_env = {k: v for k, v in os.environ.items() if k != "NEWSWATCH_CONFIG"}
+        full_env.update(env)
+        return subprocess.run([sys.executable, "-m", "worker", *args], check=False, cwd=cwd or REPO, input=input,
+                              capture_output=True, text=True, timeout=timeout, env=full_env)
+    return _newswatch_in_process(list(args), cwd or REPO, input, env)
+
+
+def _newswatch_in_process(args: list[str], cwd: Path, input: str | None,
+                          env: dict) -> subprocess.CompletedProcess:
+    root = logging.getLogger()
+    saved = (sys.argv, os.getcwd(), root.handlers[:], root.level)
+    with CliRunner().isolation(input=input, env={"NEWSWATCH_CONFIG": None, **env}) as streams:
+        out, err = streams[0], streams[1]  # click 8.1 yields two streams, later versions three
+        sys.argv = ["newswatch", *args]
+        os.chdir(cwd)
+        root.handlers = []  # pytest's own handlers would make the CLI's logging.basicConfig a no-op
+        try:
+            main()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            sys.argv = saved[0]
+            os.chdir(saved[1])
+            for handler in root.handlers:
+                handler.close()
+            root.handlers, root.level = saved[2], saved[3]
+        return subprocess.CompletedProcess(["newswatch", *args], code, out.getvalue().decode("utf-8", "replace"),
+                                           err.getvalue().decode("utf-8", "replace"))
 
 
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1) -> bool:

@@ -38,7 +38,8 @@ def test_jsonl_contract_line_for_line():
         {"id": None, "title": "وزيرا دفاع تركيا وسوريا يلتقيان في موسكو", "summary": "<p>محادثات التطبيع</p>",
          "content": "<p>بحث الوزيران التطبيع بين أنقرة ودمشق</p>"},
     ]
-    out = newswatch("classify", "--jsonl", "-", input="\n".join(json.dumps(x) for x in lines) + "\n")
+    out = newswatch("classify", "--jsonl", "-", input="\n".join(json.dumps(x) for x in lines) + "\n",
+                    process=True)  # a real pipe: verdicts stream as lines arrive
     assert out.returncode == 0, out.stderr
     results = [json.loads(x) for x in out.stdout.splitlines()]
     assert len(results) == 4
@@ -98,7 +99,8 @@ def test_jsonl_lone_cr_line_endings_and_a_byte_order_mark(tmp_path):
     out = newswatch("classify", "--jsonl", str(f))
     assert out.returncode == 0, out.stderr
     assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == [1, 2, 3]
-    piped = newswatch("classify", "--jsonl", "-", input="\ufeff" + '{"id": 1, "title": "x"}\r\n\r\n{"id": 2}\r')
+    piped = newswatch("classify", "--jsonl", "-", input="\ufeff" + '{"id": 1, "title": "x"}\r\n\r\n{"id": 2}\r',
+                      process=True)
     assert piped.returncode == 0, piped.stderr
     assert [json.loads(x)["id"] for x in piped.stdout.splitlines()] == [1, None, 2]  # a blank CRLF line counts
 
@@ -149,6 +151,7 @@ def test_jsonl_pipe_that_backs_up_goes_to_workers_in_order(monkeypatch):
     assert [json.loads(x)["id"] for x in "".join(out).splitlines()] == list(range(4_320))
 
 
+@pytest.mark.slow
 def test_jsonl_workers_end_with_a_terminated_run(tmp_path):
     # `kill PID` on a run with workers: they must not live on holding the output pipe open.
     f = tmp_path / "in.jsonl"
@@ -337,6 +340,7 @@ def test_a_rule_does_not_count_in_a_field_where_an_excepted_concept_occurs():
         parse_rules({**data, "rules": [{**data["rules"][0], "unless": ["turkey"]}]})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["classify", "-"], ["classify", "--jsonl", "-"]])
 def test_ctrl_c_while_reading_standard_input_is_quiet(args):
     proc = subprocess.Popen([sys.executable, "-m", "worker", *args], cwd=REPO, stdin=subprocess.PIPE,

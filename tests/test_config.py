@@ -84,7 +84,7 @@ def test_empty_recipient_list_is_a_config_error(tmp_path):
 def test_daemon_refuses_to_start_without_the_smtp_password(tmp_path):
     cfg = write_config(tmp_path, ["http://127.0.0.1:9/x"], smtp_port=2525)
     cfg.write_text(cfg.read_text().replace('security = "none"', 'security = "none"\nusername = "me"'))
-    out = newswatch("--config", str(cfg), "run", env={"NEWSWATCH_SMTP_PASSWORD": ""})
+    out = newswatch("--config", str(cfg), "run", env={"NEWSWATCH_SMTP_PASSWORD": ""}, process=True)
     assert out.returncode == 2
     assert "[smtp] username is set but the environment variable NEWSWATCH_SMTP_PASSWORD" in out.stderr
 
@@ -129,7 +129,8 @@ def test_user_input_never_gives_a_traceback(tmp_path, feed_server):
 
 
 def test_blank_jsonl_lines_keep_the_output_aligned():
-    out = newswatch("classify", "--jsonl", "-", input='{"id": 1, "title": "a", "summary": ""}\n\n{"id": 3, "title": "b", "summary": ""}\n')
+    out = newswatch("classify", "--jsonl", "-", input='{"id": 1, "title": "a", "summary": ""}\n\n{"id": 3, "title": "b", "summary": ""}\n',
+                    process=True)
     assert [json.loads(x)["id"] for x in out.stdout.splitlines()] == [1, None, 3]
 
 

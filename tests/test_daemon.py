@@ -51,13 +51,14 @@ def test_daemon_polls_then_stops_on_signal(tmp_path, feed_server, sig):
         assert db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 2
 
 
+@pytest.mark.slow
 def test_second_daemon_on_same_database_refuses(tmp_path, feed_server):
     feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
     cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss"])
     first = start_daemon(cfg)
     try:
         assert wait_for(lambda: polled(tmp_path / "db" / "newswatch.db"), timeout=20)
-        second = newswatch("--config", str(cfg), "run", timeout=20)
+        second = newswatch("--config", str(cfg), "run", timeout=20, process=True)
         assert second.returncode == 1
         assert second.stderr.strip().splitlines()[-1].startswith(
             f"newswatch: error: another newswatch daemon (pid {first.pid}) is already running")

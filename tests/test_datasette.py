@@ -69,6 +69,7 @@ def test_datasette_full_text_search_and_canned_queries(datasette_db):
     assert {h["last_status"] for h in health} == {"ok"}
 
 
+@pytest.mark.slow
 def test_readers_never_see_a_lock_while_polling_writes(tmp_path):
     server = ScriptedServer()
     counter = {"n": 0}

@@ -96,6 +96,7 @@ def newswatch_peak_rss(*args: str, timeout: float) -> tuple[subprocess.Completed
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), peak_kb / 1024
 
 
+@pytest.mark.slow
 def test_every_hostile_case_in_one_cycle(tmp_path, hostile):
     urls = [f"{hostile.base_url}{p}" for p in hostile.routes]
     closed = ScriptedServer()  # a port that was just closed: connection refused
@@ -168,6 +169,7 @@ def test_dns_failure_is_recorded(tmp_path):
     assert lines[1] == "connection failed: DNS lookup failed"
 
 
+@pytest.mark.slow
 def test_hostile_numbers_and_text_do_not_stop_the_cycle(tmp_path):
     server = ScriptedServer()
     ok = rss(RELEVANT_ITEMS)
