@@ -137,10 +137,11 @@ def newswatch(*args: str, cwd: Path | None = None, input: str | None = None, tim
     script calls it, with its own argv, environment, working directory, standard streams and logging;
     starting Python and importing feedparser for each of some 170 runs was most of the test loop.
     A child process where only a process will do: `process=True` (the daemon, signals, reads from a
-    real pipe, worker processes), and every run with a crash point (NEWSWATCH_KILL_AT kills the
-    process it runs in). `timeout` bounds child processes only."""
+    real pipe, worker processes), and every run with crash points (worker/failpoints.py reads them
+    from the environment at import; NEWSWATCH_KILL_AT kills the process it runs in). `timeout`
+    bounds child processes only."""
     env = dict(env or {})
-    if process or "NEWSWATCH_KILL_AT" in env:
+    if process or {"NEWSWATCH_KILL_AT", "NEWSWATCH_CHECKPOINT_LOG"} & set(env):
         full_env = {k: v for k, v in os.environ.items() if k != "NEWSWATCH_CONFIG"}
         full_env.update(env)
         return subprocess.run([sys.executable, "-m", "worker", *args], check=False, cwd=cwd or REPO, input=input,
