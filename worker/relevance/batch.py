@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import codecs
 import collections
-import ctypes
 import json
-import multiprocessing as mp
 import os
 import select
-import signal
 import stat
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,6 +25,7 @@ from typing import BinaryIO
 
 from ..failpoints import checkpoint
 from ..jsonl import JsonLineError, read_objects
+from ..processes import can_fork, default_workers, worker_pool
 from .classify import classify
 from .rules import RuleSet
 
@@ -37,10 +34,8 @@ BLANK_VERDICT = '{"id": null, "relevant": false, "score": 0.0, "matches": []}'
 BATCH_LINES = 2_000
 BATCH_BYTES = 1 << 20
 PARALLEL_MIN_BYTES = 1 << 20  # smaller files are done before worker processes would have started
-MAX_DEFAULT_WORKERS = 8
 READ_SIZE = 1 << 16  # one read of a pipe
 PAUSE = 0.05  # seconds without input after which the workers' verdicts are written out
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 Write = Callable[[str], object]
 Flush = Callable[[], object]
@@ -67,8 +62,8 @@ def classify_jsonl(ruleset: RuleSet, source: BinaryIO, write: Write, workers: in
     JsonLineError for the first bad line (not UTF-8, not JSON, not an object), after writing the
     verdicts of every line before it, and WorkerDied if a worker process is killed."""
     if workers is None:
-        workers = min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS)
-    parallel = workers > 1 and "fork" in mp.get_all_start_methods()
+        workers = default_workers()
+    parallel = workers > 1 and can_fork()
     size = _file_size(source)
     if size is not None or flush is None:  # a file (or a stream nobody waits on): no reads that wait
         if parallel and size is not None and size >= PARALLEL_MIN_BYTES:
@@ -173,16 +168,6 @@ _worker_ruleset: RuleSet | None = None  # set in each worker process (inherited 
 def _start_worker(ruleset: RuleSet) -> None:
     global _worker_ruleset
     _worker_ruleset = ruleset
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which ends the pool
-    if sys.platform.startswith("linux"):  # die with the parent (SIGTERM, SIGKILL), not live on as orphans
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):
-            pass
-    devnull = os.open(os.devnull, os.O_RDWR)  # and never hold the parent's pipes open: readers get their EOF
-    os.dup2(devnull, 0)
-    os.dup2(devnull, 1)
-    os.close(devnull)
 
 
 def _classify_batch(first: int, lines: list[bytes]) -> _BatchResult:
@@ -212,8 +197,7 @@ def _classify_parallel(ruleset: RuleSet, lines: Iterator[bytes | None], write: W
     def submit(batch: list[bytes]) -> None:
         nonlocal first, pool
         if pool is None:
-            pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_start_worker,
-                                       initargs=(ruleset,))
+            pool = worker_pool(workers, _start_worker, (ruleset,))
         in_flight.append(pool.submit(_classify_batch, first, batch))
         first += len(batch)
         if len(in_flight) >= 2 * workers:
