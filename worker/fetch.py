@@ -155,7 +155,10 @@ class Fetcher:
             _current.watch = None
             with self._watches_lock:
                 self._watches.discard(watch)
-        if watch.fired and result.status == "error":
+        if watch.fired:
+            # Whatever the cut-off read returned is not the answer: headers dripped a byte at a time
+            # and cut by the deadline end at EOF, which http.client takes for a 200 with no body.
+            result.status, result.body, result.size = "error", None, 0
             result.error = f"timed out after {self.timeout:g}s (total deadline)"
         return result
 
