@@ -1,17 +1,21 @@
 """The poll cycle: poll_cycle() fetches the feeds that are due, parses and classifies what they give,
 stores it, then groups new relevant items into stories and posts alerts.
 
-fetch -> parse run in threads; classify -> store run in the calling thread, one feed at a time.
+fetch runs in threads, parse in worker processes (one per core) for a cycle of many feeds; classify ->
+store run in the calling thread, one feed at a time. Feeds that gave nothing new are recorded a batch
+at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,6 +28,7 @@ from .feeds import read_opml, replace_urls
 from .fetch import Fetcher, FetchResult
 from .health import record_poll_outcome, reserve_poll_status
 from .parse import ParsedFeed, parse_feed
+from .processes import can_fork, default_workers, worker_pool
 from .records import FeedState, FeedUpdate, NewItem
 from .relevance.classify import classify
 from .relevance.rules import RuleSet, load_rules
@@ -110,49 +115,99 @@ def _poll(cfg: Config, all_feeds: bool, stop: threading.Event | None, ruleset: R
             summary.alerts_sent, summary.alerts_failed = send_alerts(cfg, store)
 
 
+UNCHANGED_BATCH = 250  # unchanged feeds recorded per transaction
+PARSE_IN_PROCESSES_MIN_FEEDS = 16  # fewer feeds are parsed before worker processes would have started
+
+
 def _fetch_and_store(cfg: Config, store: Store, ruleset: RuleSet, due: list[FeedState],
                      stop: threading.Event | None, progress: Progress | None,
                      summary: PollSummary) -> tuple[dict[str, str], bool]:
     """Fetch and parse the due feeds in threads, store each as it arrives; (the feeds that moved
     permanently, old URL -> new, and whether every due feed was handled before a stop)."""
     moved: dict[str, str] = {}
+    unchanged: list[tuple[FeedState, FeedUpdate]] = []
     fetcher = Fetcher(cfg.poll)
-    # Threads fetch and parse (feedparser); this thread classifies and stores, one feed at a time,
-    # so the store has one writer and a feed's items land in one transaction. SQLite releases the
-    # GIL, so storing one feed overlaps parsing the next. `slots` bounds the feeds fetched but not
-    # yet stored, which bounds memory however fast the network is.
+    # Started first, before any fetch thread: worker processes fork from this process's memory.
+    parser = FeedParser(processes=len(due) >= PARSE_IN_PROCESSES_MIN_FEEDS)
+    # Threads fetch, and parse (in worker processes, one per core, for a cycle of many feeds); this
+    # thread classifies and stores, one feed at a time, so the store has one writer and a feed's items
+    # land in one transaction. `slots` bounds the feeds fetched but not yet stored, which bounds memory
+    # however fast the network is. Each fetch thread hands its feed over through `arrived`.
     slots = threading.BoundedSemaphore(cfg.poll.concurrency * 2)
     # `halt` is this cycle's own: set when the daemon stops, and also when this thread leaves the
     # store loop for any reason, so no fetch thread waits forever for a slot nobody will release.
     halt = threading.Event()
+    arrived: queue.SimpleQueue[tuple[FeedState, Fetched | None]] = queue.SimpleQueue()
     pool = ThreadPoolExecutor(max_workers=cfg.poll.concurrency, thread_name_prefix="fetch")
-    pending: dict[Future[Fetched | None], FeedState] = {
-        pool.submit(_fetch_and_parse, fetcher, feed, slots, halt): feed for feed in due}
+    for feed in due:
+        pool.submit(_fetch_and_parse, fetcher, parser, feed, slots, halt, arrived)
+    waiting = len(due)
     try:
-        while pending:
+        while waiting:
             if stop is not None and stop.is_set():
                 halt.set()
                 break
-            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            for fut in done:
-                feed = pending.pop(fut)
-                fetched = fut.result()
-                if fetched is not None:
-                    new_url = _store_feed(store, cfg, ruleset, feed, fetched, summary)
-                    if new_url:
-                        moved[feed.url] = new_url
-                    slots.release()
-                    if progress:
-                        progress(summary.feeds, len(due))
+            try:
+                feed, fetched = arrived.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            waiting -= 1
+            if fetched is None:
+                continue
+            new_url = _store_feed(store, cfg, ruleset, feed, fetched, summary, unchanged)
+            if new_url:
+                moved[feed.url] = new_url
+            if len(unchanged) >= UNCHANGED_BATCH:
+                _record_unchanged(store, unchanged, summary)
+            slots.release()
+            if progress:
+                progress(summary.feeds, len(due))
+        _record_unchanged(store, unchanged, summary)
     finally:
         halt.set()
-        if pending:
+        if waiting:
             # Stopping (or the store failed): end the fetches in flight now (their feeds, never
             # stored, are due again next time) so that the process can exit within a second.
             fetcher.abort()
         pool.shutdown(wait=True, cancel_futures=True)
+        parser.close()
         fetcher.close()
-    return moved, not pending
+    return moved, not waiting
+
+
+def _record_unchanged(store: Store, unchanged: list[tuple[FeedState, FeedUpdate]], summary: PollSummary) -> None:
+    if not unchanged:
+        return
+    try:
+        store.record_unchanged(unchanged)
+    except sqlite3.Error:
+        summary.feeds -= len(unchanged)  # not stored: polled again next cycle
+        raise
+    unchanged.clear()
+
+
+class FeedParser:
+    """parse_feed, in worker processes (one per core) when asked and there is more than one core,
+    else in the calling thread. A worker that dies (out of memory?) fails the feeds it had in hand,
+    and the rest of the cycle parses in the fetch threads."""
+
+    def __init__(self, processes: bool) -> None:
+        workers = default_workers()
+        self.pool = worker_pool(workers) if processes and workers > 1 and can_fork() else None
+
+    def parse(self, body: bytes, url: str, content_type: str | None, language: str | None) -> ParsedFeed:
+        pool = self.pool
+        if pool is None:
+            return parse_feed(body, url, content_type, language)
+        try:
+            return pool.submit(parse_feed, body, url, content_type, language).result()
+        except BrokenProcessPool:
+            self.pool = None
+            return ParsedFeed(error="the parser process died (out of memory?); parsed again next cycle")
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass(kw_only=True)
@@ -163,22 +218,31 @@ class Fetched:
     body_hash: str | None = None
 
 
-def _fetch_and_parse(fetcher: Fetcher, feed: FeedState, slots: threading.BoundedSemaphore,
-                     halt: threading.Event) -> Fetched | None:
+def _fetch_and_parse(fetcher: Fetcher, parser: FeedParser, feed: FeedState, slots: threading.BoundedSemaphore,
+                     halt: threading.Event, arrived: queue.SimpleQueue) -> None:
+    fetched = None
+    try:
+        fetched = _fetch_and_parse_slot(fetcher, parser, feed, slots, halt)
+    finally:
+        arrived.put((feed, fetched))
+
+
+def _fetch_and_parse_slot(fetcher: Fetcher, parser: FeedParser, feed: FeedState, slots: threading.BoundedSemaphore,
+                          halt: threading.Event) -> Fetched | None:
     while not slots.acquire(timeout=0.5):
         if halt.is_set():
             return None
     if halt.is_set():  # the cycle ended while this feed waited for its slot: nobody will store it
         return None
     try:
-        return _fetch_and_parse_one(fetcher, feed)
+        return _fetch_and_parse_one(fetcher, parser, feed)
     except Exception as e:
         log.exception("feed %s: unexpected error", feed.url)
         return Fetched(result=FetchResult(url=feed.url, status="error",
                                           error=f"internal error: {type(e).__name__}: {e}"))
 
 
-def _fetch_and_parse_one(fetcher: Fetcher, feed: FeedState) -> Fetched:
+def _fetch_and_parse_one(fetcher: Fetcher, parser: FeedParser, feed: FeedState) -> Fetched:
     result = fetcher.fetch(feed.url, feed.etag, feed.last_modified)
     if result.status != "ok":
         return Fetched(result=result)
@@ -186,18 +250,18 @@ def _fetch_and_parse_one(fetcher: Fetcher, feed: FeedState) -> Fetched:
     if body_hash == feed.body_hash:
         result.body = None  # a server that ignores conditional GET: same bytes, nothing to parse
         return Fetched(result=result, body_hash=body_hash)
-    parsed = parse_feed(result.body or b"", result.final_url or feed.url, result.content_type, feed.language)
+    parsed = parser.parse(result.body or b"", result.final_url or feed.url, result.content_type, feed.language)
     result.body = None  # parsed: the bytes are no longer needed
     return Fetched(result=result, parsed=parsed, body_hash=body_hash)
 
 
 def _store_feed(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, fetched: Fetched,
-                summary: PollSummary) -> str | None:
+                summary: PollSummary, unchanged: list[tuple[FeedState, FeedUpdate]]) -> str | None:
     """Store one feed's outcome; an unexpected error is recorded as the feed's. Returns the feed's new
     URL when it moved permanently."""
     feeds_before = summary.feeds
     try:
-        return _store_result(store, cfg, ruleset, feed, fetched, summary)
+        return _store_result(store, cfg, ruleset, feed, fetched, summary, unchanged)
     except sqlite3.Error:
         summary.feeds = feeds_before  # the database itself is in trouble: this feed was not stored
         raise
@@ -216,7 +280,7 @@ def _store_feed(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, fe
 
 
 def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, fetched: Fetched,
-                  summary: PollSummary) -> str | None:
+                  summary: PollSummary, unchanged: list[tuple[FeedState, FeedUpdate]]) -> str | None:
     checkpoint("poll.fetched")
     result, parsed = fetched.result, fetched.parsed
     summary.feeds += 1
@@ -242,10 +306,14 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
     if result.status == "not_modified" or parsed is None:
         summary.not_modified += 1
         when = next_poll(now, interval, max_age=result.max_age)
-        store.record_poll(feed, FeedUpdate(
+        update = FeedUpdate(
             status="not_modified" if result.status == "not_modified" else "unchanged", next_poll=when,
             http_status=result.http_status, etag=result.etag, last_modified=result.last_modified,
-            body_hash=fetched.body_hash, new_url=moved))
+            body_hash=fetched.body_hash, new_url=moved)
+        if moved:  # recorded before the feed list names the new URL (see Store.record_poll)
+            store.record_poll(feed, update)
+        else:  # recorded with others in one transaction (Store.record_unchanged)
+            unchanged.append((feed, update))
         return moved
     checkpoint("poll.parsed")
     items = []

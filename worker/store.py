@@ -194,7 +194,6 @@ class Store:
         An item is new unless the feed already has one with its dedup key, guid, link or content hash.
         """
         now = iso(utcnow())
-        failed = update.status in FAILED_STATUSES
         rows = []
         with self.transaction("store.feed") as c:
             keys = self._known(c, feed.id, items)
@@ -212,24 +211,38 @@ class Store:
                 "INSERT INTO items (feed_id, dedup_key, guid, link, title, summary, published_at, fetched_at, lang, "
                 "content_hash, score, relevant, matches, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows)
-            c.execute(
-                "UPDATE feeds SET last_status = ?, http_status = ?, last_polled_at = ?, next_poll_at = ?, "
-                "error_count = CASE WHEN ? THEN error_count + 1 ELSE 0 END, "
-                "last_error = CASE WHEN ? IS NOT NULL THEN ? ELSE last_error END, "
-                "last_success_at = CASE WHEN ? THEN last_success_at ELSE ? END, "
-                "etag = CASE WHEN ? THEN etag ELSE ? END, "
-                "last_modified = CASE WHEN ? THEN last_modified ELSE ? END, "
-                "body_hash = COALESCE(?, body_hash), items_per_day = COALESCE(?, items_per_day), "
-                "disabled_reason = ?, title = COALESCE(?, title) WHERE id = ?",
-                (update.status, update.http_status, now, iso(update.next_poll), failed, update.error, update.error,
-                 failed, now, failed, update.etag, failed, update.last_modified, update.body_hash,
-                 update.items_per_day, update.disabled_reason, update.title, feed.id))
-            if update.new_url and update.new_url != feed.url:
-                # Recorded, not applied: the row takes the new URL when the feed list does (sync_feeds),
-                # so a crash before the list is rewritten cannot leave the old URL to come back as a
-                # new feed whose items would be stored, and mailed, a second time.
-                c.execute("UPDATE feeds SET moved_to = ? WHERE id = ?", (update.new_url, feed.id))
+            self._update_feed(c, feed, update, now)
         return len(rows), sum(r[11] for r in rows)
+
+    def record_unchanged(self, polls: Sequence[tuple[FeedState, FeedUpdate]]) -> None:
+        """Record the polls of feeds that gave nothing new (304, or the same bytes as last time) in one
+        transaction: a cycle where most feeds are unchanged then costs few commits. Lost in a crash,
+        they leave those feeds as they were, due and with their old validators: nothing to lose."""
+        now = iso(utcnow())
+        with self.transaction("store.unchanged") as c:
+            for feed, update in polls:
+                self._update_feed(c, feed, update, now)
+
+    @staticmethod
+    def _update_feed(c: sqlite3.Connection, feed: FeedState, update: FeedUpdate, now: str) -> None:
+        failed = update.status in FAILED_STATUSES
+        c.execute(
+            "UPDATE feeds SET last_status = ?, http_status = ?, last_polled_at = ?, next_poll_at = ?, "
+            "error_count = CASE WHEN ? THEN error_count + 1 ELSE 0 END, "
+            "last_error = CASE WHEN ? IS NOT NULL THEN ? ELSE last_error END, "
+            "last_success_at = CASE WHEN ? THEN last_success_at ELSE ? END, "
+            "etag = CASE WHEN ? THEN etag ELSE ? END, "
+            "last_modified = CASE WHEN ? THEN last_modified ELSE ? END, "
+            "body_hash = COALESCE(?, body_hash), items_per_day = COALESCE(?, items_per_day), "
+            "disabled_reason = ?, title = COALESCE(?, title) WHERE id = ?",
+            (update.status, update.http_status, now, iso(update.next_poll), failed, update.error, update.error,
+             failed, now, failed, update.etag, failed, update.last_modified, update.body_hash,
+             update.items_per_day, update.disabled_reason, update.title, feed.id))
+        if update.new_url and update.new_url != feed.url:
+            # Recorded, not applied: the row takes the new URL when the feed list does (sync_feeds),
+            # so a crash before the list is rewritten cannot leave the old URL to come back as a
+            # new feed whose items would be stored, and mailed, a second time.
+            c.execute("UPDATE feeds SET moved_to = ? WHERE id = ?", (update.new_url, feed.id))
 
     @staticmethod
     def _known(c: sqlite3.Connection, feed_id: int, items: Sequence[NewItem]) -> set[str]:
