@@ -2,12 +2,14 @@
 measured in the same run (16 threads + requests + feedparser.parse on the same URLs; no classify,
 no store).
 
-    python tests/benchmarks/bench_poll.py synthetic   # 1,000 feeds x 50 items, 50 ms latency
-    python tests/benchmarks/bench_poll.py replay      # the December 2022 corpus as its ~250 feeds, by day
+    python tests/benchmarks/bench_poll.py synthetic            # 1,000 feeds x 50 items on 16 hosts, 50 ms latency
+    python tests/benchmarks/bench_poll.py synthetic --hosts 1  # the same on one host (per-host cap = concurrency)
+    python tests/benchmarks/bench_poll.py replay               # the December 2022 corpus as its ~250 feeds, by day
 
-Reports: first-cycle feeds/s, the unchanged second cycle (poll --all: every feed asked, 304s) and a
-plain second `poll` (nothing due yet), bytes sent by the server, peak RSS of the newswatch process,
-and the ratio of the first cycle to the reference.
+Reports, for the reference and each newswatch cycle: wall time and CPU-seconds (user + system, of the
+process and its worker processes), and for newswatch the peak RSS of the main process and of its
+largest worker. Cycles: the first, the unchanged second (poll --all: every feed asked, 304s) with its
+latency floor (feeds x latency / concurrency), and a plain second `poll` (nothing due yet).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 import html
 import json
 import multiprocessing as mp
+import os
 import subprocess
 import sys
 import tempfile
@@ -29,7 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpus" / "news-2022-12.jsonl.gz"
-HOSTS = [f"127.0.0.{n}" for n in range(1, 17)]  # distinct hosts, so the per-host cap is not the limit
+HOSTS = [f"127.0.0.{n}" for n in range(1, 17)]  # distinct hosts (--hosts 16), so the per-host cap is not the limit
 
 REFERENCE = r"""
 import sys, time, requests, feedparser
@@ -106,50 +109,64 @@ def serve(documents: dict, latency: float, sent, ready, day) -> None:
 PORT = 18480
 
 
+def _hwm_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0])
+
+
 def peak_rss_mb(pid: int, done: threading.Event, result: list) -> None:
-    """The process's own VmHWM, read until it exits. (ru_maxrss of a child is no good here: Linux carries
-    the parent's high-water mark across fork and exec, and this parent holds the corpus.)"""
-    peak = 0
+    """The process's own VmHWM and the largest of its children's, read until it exits. (ru_maxrss of a
+    child is no good here: Linux carries the parent's high-water mark across fork and exec, and this
+    parent holds the corpus.)"""
+    peak = child_peak = 0
     while not done.is_set():
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]))
+            peak = max(peak, _hwm_kb(pid))
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            child_peak = max([child_peak, *(_hwm_kb(int(c)) for c in children)])
         except (OSError, IndexError, ValueError):
             pass
         time.sleep(0.02)
-    result.append(peak // 1024)
+    result.extend([peak // 1024, child_peak // 1024])
 
 
-def run_newswatch(cfg: Path, *args: str) -> tuple[float, int, str]:
-    """(seconds, peak RSS in MB, summary line) of one newswatch process."""
+def run_timed(argv: list[str]) -> tuple[float, float, str, list[int]]:
+    """(wall seconds, CPU-seconds with its reaped worker processes, standard output, [peak RSS MB of the
+    process, of its largest child]) of one process."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "worker", "--config", str(cfg), *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     done, peak = threading.Event(), []
     watcher = threading.Thread(target=peak_rss_mb, args=(proc.pid, done, peak))
     watcher.start()
     out = proc.stdout.read()
-    proc.wait()
+    _, status, usage = os.wait4(proc.pid, 0)  # its rusage includes the children it waited for
     elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
     done.set()
     watcher.join()
-    return elapsed, peak[0], out.strip()
+    return elapsed, usage.ru_utime + usage.ru_stime, out.strip(), peak
 
 
-def run_reference(urls: list[str], tmp: Path) -> float:
+def run_newswatch(cfg: Path, *args: str) -> tuple[float, float, list[int], str]:
+    """(seconds, CPU-seconds, [peak RSS MB of newswatch, of its largest worker], summary line)."""
+    elapsed, cpu, out, peak = run_timed([sys.executable, "-m", "worker", "--config", str(cfg), *args])
+    return elapsed, cpu, peak, out
+
+
+def run_reference(urls: list[str], tmp: Path) -> tuple[float, float]:
+    """(seconds of its fetch-and-parse, CPU-seconds of the whole process)."""
     (tmp / "urls.txt").write_text("\n".join(urls))
-    out = subprocess.run([sys.executable, "-c", REFERENCE, str(tmp / "urls.txt")], capture_output=True,
-                         text=True, check=True)
-    return float(out.stdout.split()[0])
+    _, cpu, out, _ = run_timed([sys.executable, "-c", REFERENCE, str(tmp / "urls.txt")])
+    return float(out.split()[0]), cpu
 
 
-def write_config(tmp: Path, urls: list[str], concurrency: int = 16) -> Path:
+def write_config(tmp: Path, urls: list[str], concurrency: int = 16, per_host: int = 4) -> Path:
     outlines = "".join(f'<outline type="rss" text="f{i}" xmlUrl="{u}"/>' for i, u in enumerate(urls))
     (tmp / "feeds.opml").write_text(f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>')
     cfg = tmp / "bench.toml"
     cfg.write_text(f'[database]\npath = "{tmp}/bench.db"\n[feeds]\nopml = "{tmp}/feeds.opml"\n'
                    f'[classifier]\nrules = "{REPO}/config/rules/turkey-syria.toml"\n'
-                   f'[poll]\nconcurrency = {concurrency}\n')
+                   f'[poll]\nconcurrency = {concurrency}\nper_host = {per_host}\n')
     return cfg
 
 
@@ -190,6 +207,7 @@ def replay_documents() -> tuple[dict, list[str], list[str]]:
 
 
 def main() -> None:
+    global HOSTS
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["synthetic", "replay"])
     parser.add_argument("--feeds", type=int, default=1000)
@@ -197,7 +215,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--days", type=int, default=3, help="replay: how many days to replay")
     parser.add_argument("--concurrency", type=int, default=16, help="[poll] concurrency for newswatch")
+    parser.add_argument("--hosts", type=int, default=16, choices=range(1, 17), metavar="1-16",
+                        help="loopback hosts serving the feeds; with 1, [poll] per_host = concurrency")
     args = parser.parse_args()
+    HOSTS = HOSTS[:args.hosts]
+    per_host = args.concurrency if args.hosts == 1 else 4
     if args.mode == "synthetic":
         docs, urls = synthetic_documents(args.feeds, args.items)
         days = ["synthetic"]
@@ -213,29 +235,31 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as t:
             tmp = Path(t)
-            cfg = write_config(tmp, urls, args.concurrency)
-            reference = run_reference(urls, tmp)
+            cfg = write_config(tmp, urls, args.concurrency, per_host)
+            reference, ref_cpu = run_reference(urls, tmp)
             sent.value = 0
-            print(f"{args.mode}: {len(urls)} feeds on {len(HOSTS)} loopback hosts, {args.latency * 1000:.0f} ms latency, "
-                  f"newswatch [poll] concurrency {args.concurrency}")
+            print(f"{args.mode}: {len(urls)} feeds on {len(HOSTS)} loopback host(s), {args.latency * 1000:.0f} ms latency, "
+                  f"newswatch [poll] concurrency {args.concurrency}, per_host {per_host}; {os.cpu_count()} cores")
             print(f"  reference (16 threads + requests + feedparser.parse, no classify/store): {reference:.2f} s "
-                  f"= {len(urls) / reference:.0f} feeds/s")
-            first, rss_mb, line = run_newswatch(cfg, "poll", "--all")
-            print(f"  first cycle: {first:.2f} s = {len(urls) / first:.0f} feeds/s, {sent.value / 1e6:.1f} MB sent, "
-                  f"peak RSS {rss_mb} MB; {first / reference:.2f}x the reference; [{line}]")
+                  f"= {len(urls) / reference:.0f} feeds/s, {ref_cpu:.2f} CPU-s")
+            first, cpu1, rss, line = run_newswatch(cfg, "poll", "--all")
+            print(f"  first cycle: {first:.2f} s = {len(urls) / first:.0f} feeds/s, {cpu1:.2f} CPU-s, "
+                  f"{sent.value / 1e6:.1f} MB sent, peak RSS {rss[0]} MB (largest worker {rss[1]} MB); "
+                  f"{first / reference:.2f}x the reference; [{line}]")
             sent.value = 0
-            second, rss2, line = run_newswatch(cfg, "poll", "--all")
+            second, cpu2, rss2, line = run_newswatch(cfg, "poll", "--all")
             floor = len(urls) * args.latency / args.concurrency
-            print(f"  unchanged second cycle (poll --all, conditional GET; latency floor {floor:.2f} s): "
-                  f"{second:.2f} s, {first / second:.1f}x faster, "
-                  f"{sent.value / 1e6:.2f} MB sent, peak RSS {rss2} MB; [{line}]")
-            third, _, line = run_newswatch(cfg, "poll")
-            print(f"  plain second poll (feeds not due yet): {third:.2f} s, {first / third:.0f}x faster; [{line}]")
+            print(f"  unchanged second cycle (poll --all, conditional GET): {second:.2f} s = "
+                  f"{second / floor:.2f}x the latency floor of {floor:.2f} s; {cpu2:.2f} CPU-s = "
+                  f"{cpu1 / cpu2:.1f}x fewer than the first; {sent.value / 1e6:.2f} MB sent, peak RSS {rss2[0]} MB; [{line}]")
+            third, cpu3, _, line = run_newswatch(cfg, "poll")
+            print(f"  plain second poll (feeds not due yet): {third:.2f} s, {cpu3:.2f} CPU-s; [{line}]")
             for n in range(1, len(days)):
                 day.value = n
                 sent.value = 0
-                t_day, rss_d, line = run_newswatch(cfg, "poll", "--all")
-                print(f"  day {days[n]}: {t_day:.2f} s, {sent.value / 1e6:.1f} MB sent, peak RSS {rss_d} MB; [{line}]")
+                t_day, cpu_d, rss_d, line = run_newswatch(cfg, "poll", "--all")
+                print(f"  day {days[n]}: {t_day:.2f} s, {cpu_d:.2f} CPU-s, {sent.value / 1e6:.1f} MB sent, "
+                      f"peak RSS {rss_d[0]} MB; [{line}]")
     finally:
         server.kill()
 
