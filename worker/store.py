@@ -7,6 +7,7 @@ schema.py; the records that go in and come out are in records.py.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import sqlite3
@@ -14,9 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import ClassVar, Self
-
-import sqlite_utils
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from .clock import iso, utcnow
 from .errors import NewswatchError
@@ -24,6 +23,9 @@ from .failpoints import checkpoint
 from .records import FAILED_STATUSES, DigestRecord, FeedState, FeedUpdate, ItemFilter, NewItem, StoredItem
 from .schema import FTS, MIGRATIONS, SCHEMA_VERSION
 from .text import where
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -79,10 +81,10 @@ class Store:
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"cannot open database {self.path}: {e}") from None
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db.enable_wal()
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = wal")
             conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as e:
@@ -92,6 +94,13 @@ class Store:
                     _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR):
                 raise failure from None  # the file is fine, its disk or a lock is not: say which
             raise StoreError(f"database {self.path} is not usable: {e}") from None
+
+    @functools.cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection, for its query helpers. Imported on first use: it is
+        a sixth of the start-up of a command that needs none (export, search, poll)."""
+        import sqlite_utils
+        return sqlite_utils.Database(self.conn)
 
     def close(self) -> None:
         """Close the connection."""
