@@ -200,7 +200,7 @@ class FeedParser:
         if pool is None:
             return parse_feed(body, url, content_type, language)
         try:
-            return pool.submit(parse_feed, body, url, content_type, language).result()
+            return pool.submit(_parse_in_worker, body, url, content_type, language).result()
         except BrokenProcessPool:
             self.pool = None
             return ParsedFeed(error="the parser process died (out of memory?); parsed again next cycle")
@@ -208,6 +208,11 @@ class FeedParser:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _parse_in_worker(body: bytes, url: str, content_type: str | None, language: str | None) -> ParsedFeed:
+    checkpoint("poll.parse_in_worker")  # the tests of a worker that dies, and of who parsed
+    return parse_feed(body, url, content_type, language)
 
 
 @dataclass(kw_only=True)

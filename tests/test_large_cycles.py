@@ -1,0 +1,72 @@
+"""A cycle of many feeds: parsed in worker processes (one per core), a worker that dies costs only the
+feeds it had in hand, and feeds that answer 304 are recorded a batch at a time."""
+
+import re
+import sqlite3
+from collections import Counter
+
+import pytest
+
+from worker.poll import PARSE_IN_PROCESSES_MIN_FEEDS, UNCHANGED_BATCH
+from worker.processes import can_fork, default_workers
+
+from conftest import newswatch, rss, write_config
+
+FEEDS = 40
+PER_FEED = 5
+pytestmark = pytest.mark.skipif(not can_fork() or default_workers() < 2,
+                                reason="worker processes need fork and two cores")
+
+
+def serve_feeds(feed_server) -> list[str]:
+    for f in range(FEEDS):
+        items = [{"title": f"Turkey and Syria hold normalization talks, report {f}-{i}" if i == 0 else
+                  f"Local weather report {f}-{i}", "link": f"https://news{f}.example.org/{i}", "guid": f"{f}-{i}",
+                  "description": "Ankara and Damascus met in Moscow." if i == 0 else "Rain."} for i in range(PER_FEED)]
+        feed_server.documents[f"/f{f}"] = (rss(items, title=f"Feed {f}"), "application/rss+xml")
+    return [f"{feed_server.base_url}/f{f}" for f in range(FEEDS)]
+
+
+def checkpoints(log) -> Counter:
+    return Counter(log.read_text().split()) if log.exists() else Counter()
+
+
+def stored(tmp_path) -> tuple[int, int]:
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    return db.execute("SELECT COUNT(*), COUNT(DISTINCT feed_id || ' ' || dedup_key) FROM items").fetchone()
+
+
+def test_many_feeds_are_parsed_in_worker_processes_and_unchanged_ones_recorded_in_one_transaction(
+        tmp_path, feed_server):
+    assert FEEDS >= PARSE_IN_PROCESSES_MIN_FEEDS and FEEDS < UNCHANGED_BATCH
+    cfg = write_config(tmp_path, serve_feeds(feed_server))
+    log = tmp_path / "checkpoints.log"
+    out = newswatch("--config", str(cfg), "poll", env={"NEWSWATCH_CHECKPOINT_LOG": str(log)})
+    assert out.returncode == 0 and f"{FEEDS * PER_FEED} new items, {FEEDS} relevant, 0 errors" in out.stdout, out
+    first = checkpoints(log)
+    assert first["poll.parse_in_worker"] == FEEDS and first["store.feed.committed"] == FEEDS
+    log.unlink()
+    out = newswatch("--config", str(cfg), "poll", "--all", env={"NEWSWATCH_CHECKPOINT_LOG": str(log)})
+    assert f"0 new items, 0 relevant, 0 errors ({FEEDS} not modified)" in out.stdout, out
+    second = checkpoints(log)
+    assert second["poll.parse_in_worker"] == 0 and second["store.feed.committed"] == 0
+    assert second["store.unchanged.committed"] == 1  # forty 304s, one commit
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    assert db.execute("SELECT last_status, COUNT(*) FROM feeds GROUP BY 1").fetchall() == [("not_modified", FEEDS)]
+    assert stored(tmp_path) == (FEEDS * PER_FEED, FEEDS * PER_FEED)
+
+
+def test_a_parse_worker_that_dies_costs_only_the_feeds_it_had(tmp_path, feed_server):
+    cfg = write_config(tmp_path, serve_feeds(feed_server))
+    # Each worker dies at its first parse: the pool breaks, the feeds in its hands fail this cycle.
+    out = newswatch("--config", str(cfg), "poll", env={"NEWSWATCH_KILL_AT": "poll.parse_in_worker:1"})
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    failed = db.execute("SELECT COUNT(*) FROM feeds WHERE last_error LIKE 'the parser process died%'").fetchone()[0]
+    # What was in flight, no more: each of the 16 fetch threads ([poll] concurrency) waits on its own parse.
+    assert 1 <= failed <= 16, out.stdout
+    assert re.search(rf"\b{failed} errors?\b", out.stdout), out.stdout
+    assert stored(tmp_path)[0] == (FEEDS - failed) * PER_FEED  # the rest parsed in the fetch threads
+    out = newswatch("--config", str(cfg), "poll", "--all")
+    assert out.returncode == 0 and f"{failed * PER_FEED} new items" in out.stdout, out
+    assert stored(tmp_path) == (FEEDS * PER_FEED, FEEDS * PER_FEED)
