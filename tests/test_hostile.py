@@ -290,3 +290,31 @@ def test_daemon_stops_within_seconds_while_a_fetch_hangs(tmp_path):
         drip.close()
     assert rc == 0 and stopped_in < 5, stopped_in
     assert "Traceback" not in proc.stderr.read()
+
+
+def test_a_304_with_an_endless_chunked_body_is_not_read(tmp_path):
+    """A 304 has no body; one that streams chunks anyway must not be read (it would bypass max_bytes
+    and hold the fetch until its deadline): its connection is closed instead of reused."""
+    server = ScriptedServer()
+
+    def endless():
+        while True:
+            yield b"400\r\n" + b"x" * 1024 + b"\r\n"
+            time.sleep(0.001)
+
+    def feed(handler):
+        if handler.headers.get("If-None-Match") == '"v1"':
+            return Reply(304, endless(), {"ETag": '"v1"', "Transfer-Encoding": "chunked"})
+        return Reply(200, rss(RELEVANT_ITEMS), {"ETag": '"v1"', "Content-Type": "application/rss+xml"})
+
+    server.routes["/feed"] = feed
+    try:
+        cfg = write_config(tmp_path, [f"{server.base_url}/feed"])
+        assert "2 new items" in newswatch("--config", str(cfg), "poll").stdout
+        start = time.monotonic()
+        out = newswatch("--config", str(cfg), "poll", "--all")
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    assert out.returncode == 0 and "0 errors (1 not modified)" in out.stdout, out.stdout + out.stderr
+    assert elapsed < 2.5, elapsed  # the deadline is 5 s: reading the stream would run into it

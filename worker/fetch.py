@@ -16,6 +16,8 @@ import threading
 import time
 import urllib.request
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -45,6 +47,8 @@ class Watch:
         self.over = False  # the fetch ended first
 
     def fire(self) -> None:
+        if self.over:
+            return
         self.fired = True
         sock = getattr(self.conn, "sock", None)
         if sock is not None:
@@ -78,6 +82,15 @@ class _Deadlines:
         """The fetch is over: its deadline no longer fires (the entry leaves the heap when due)."""
         with self._cond:
             watch.over = True
+
+    @contextmanager
+    def stopped_on_exit(self, watch: Watch) -> Iterator[None]:
+        """Stops the watch on leaving, before an enclosing response gives its connection back to the
+        pool: a deadline firing later would shut a socket another fetch is using."""
+        try:
+            yield
+        finally:
+            self.stop(watch)
 
     def close(self) -> None:
         with self._cond:
@@ -146,7 +159,8 @@ class FetchResult:
 def _environment_per_request() -> bool:
     """Whether requests must consult the environment per request: a proxy is named (no_proxy is per
     host), or a netrc file may hold a feed's credentials."""
-    netrc = [os.environ.get("NETRC", ""), *(os.path.expanduser(f"~/{n}") for n in (".netrc", "_netrc"))]
+    netrc = [os.path.expanduser(os.environ.get("NETRC", "")),
+             *(os.path.expanduser(f"~/{n}") for n in (".netrc", "_netrc"))]
     return bool(urllib.request.getproxies()) or any(n and os.path.exists(n) for n in netrc)
 
 
@@ -208,7 +222,7 @@ class Fetcher:
             self._watches.add(watch)
         self._deadlines.start(watch, self.timeout)
         try:
-            result = self._get(url, etag, last_modified)
+            result = self._get(url, etag, last_modified, watch)
         finally:
             self._deadlines.stop(watch)
             _current.watch = None
@@ -221,7 +235,7 @@ class Fetcher:
             result.error = f"timed out after {self.timeout:g}s (total deadline)"
         return result
 
-    def _get(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+    def _get(self, url: str, etag: str | None, last_modified: str | None, watch: Watch) -> FetchResult:
         start = time.monotonic()
         deadline = start + self.timeout
         headers = {}
@@ -232,7 +246,8 @@ class Fetcher:
         result = FetchResult(url=url, status="error")
         try:
             with self.session.get(url, headers=headers, stream=True, allow_redirects=True,
-                                  timeout=(min(10.0, self.timeout), self.timeout)) as resp:
+                                  timeout=(min(10.0, self.timeout), self.timeout)) as resp, \
+                    self._deadlines.stopped_on_exit(watch):
                 result.http_status = resp.status_code
                 result.final_url = resp.url
                 if resp.history and all(r.status_code in (301, 308) for r in resp.history):
@@ -241,7 +256,8 @@ class Fetcher:
                 if resp.status_code in (429, 503):
                     result.retry_after = _retry_after(resp.headers.get("Retry-After"))
                 if resp.status_code == 304:
-                    _ = resp.content  # nothing to read, but reading it puts the connection back for reuse
+                    if not resp.raw.chunked:  # no body: reading none puts the connection back for reuse
+                        _ = resp.content  # (a chunked 304 has one, unbounded: that connection is closed)
                     result.status = "not_modified"
                     result.etag, result.last_modified = etag, last_modified
                     return result

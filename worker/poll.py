@@ -14,7 +14,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
@@ -182,18 +182,33 @@ def _record_unchanged(store: Store, unchanged: list[tuple[FeedState, FeedUpdate]
         store.record_unchanged(unchanged)
     except sqlite3.Error:
         summary.feeds -= len(unchanged)  # not stored: polled again next cycle
+        summary.not_modified -= len(unchanged)
         raise
     unchanged.clear()
 
 
+class ParserDied(RuntimeError):
+    """A parse worker process died (killed, out of memory) with this feed in hand."""
+
+
 class FeedParser:
     """parse_feed, in worker processes (one per core) when asked and there is more than one core,
-    else in the calling thread. A worker that dies (out of memory?) fails the feeds it had in hand,
-    and the rest of the cycle parses in the fetch threads."""
+    else in the calling thread. A worker that dies (out of memory?) breaks the pool: the feeds in
+    flight raise ParserDied, and the rest of the cycle parses in the fetch threads.
+
+    The workers fork at the start of the cycle. In the daemon other threads exist then (the
+    scheduler's, a digest job's); the workers only parse, and touch none of their locks."""
 
     def __init__(self, processes: bool) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+        self.broken: list[ProcessPoolExecutor] = []
+        self.lock = threading.Lock()
         workers = default_workers()
-        self.pool = worker_pool(workers) if processes and workers > 1 and can_fork() else None
+        if processes and workers > 1 and can_fork():
+            try:
+                self.pool = worker_pool(workers)
+            except (OSError, BrokenProcessPool) as e:  # a process limit, no memory: parse here this cycle
+                log.warning("parsing in this process: worker processes did not start (%s)", e)
 
     def parse(self, body: bytes, url: str, content_type: str | None, language: str | None) -> ParsedFeed:
         pool = self.pool
@@ -202,12 +217,18 @@ class FeedParser:
         try:
             return pool.submit(_parse_in_worker, body, url, content_type, language).result()
         except BrokenProcessPool:
-            self.pool = None
-            return ParsedFeed(error="the parser process died (out of memory?); parsed again next cycle")
+            with self.lock:
+                if self.pool is pool:
+                    self.pool = None
+                    self.broken.append(pool)
+                    log.warning("a parse worker process died (out of memory?): the feeds it had are "
+                                "fetched again next cycle, the others are parsed in this process")
+            raise ParserDied(url) from None
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (self.pool, *self.broken):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _parse_in_worker(body: bytes, url: str, content_type: str | None, language: str | None) -> ParsedFeed:
@@ -241,6 +262,9 @@ def _fetch_and_parse_slot(fetcher: Fetcher, parser: FeedParser, feed: FeedState,
         return None
     try:
         return _fetch_and_parse_one(fetcher, parser, feed)
+    except ParserDied:
+        slots.release()  # nothing to store: the feed stays as it was, due, fetched again next cycle
+        return None
     except Exception as e:
         log.exception("feed %s: unexpected error", feed.url)
         return Fetched(result=FetchResult(url=feed.url, status="error",
