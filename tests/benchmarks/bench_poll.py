@@ -2,8 +2,9 @@
 measured in the same run (16 threads + requests + feedparser.parse on the same URLs; no classify,
 no store).
 
-    python tests/benchmarks/bench_poll.py synthetic            # 1,000 feeds x 50 items on 16 hosts, 50 ms latency
-    python tests/benchmarks/bench_poll.py synthetic --hosts 1  # the same on one host (per-host cap = concurrency)
+    python tests/benchmarks/bench_poll.py synthetic            # 1,000 feeds x 50 items, 50 ms latency: on one host
+                                                               # (per-host cap = concurrency), then on 16 hosts
+    python tests/benchmarks/bench_poll.py synthetic --hosts 1  # only one of them
     python tests/benchmarks/bench_poll.py replay               # the December 2022 corpus as its ~250 feeds, by day
 
 Reports, for the reference and each newswatch cycle: wall time and CPU-seconds (user + system, of the
@@ -32,7 +33,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpus" / "news-2022-12.jsonl.gz"
-HOSTS = [f"127.0.0.{n}" for n in range(1, 17)]  # distinct hosts (--hosts 16), so the per-host cap is not the limit
+ALL_HOSTS = [f"127.0.0.{n}" for n in range(1, 17)]  # distinct hosts (--hosts 16), so the per-host cap is not the limit
+HOSTS = ALL_HOSTS
 
 REFERENCE = r"""
 import sys, time, requests, feedparser
@@ -223,7 +225,6 @@ def replay_documents() -> tuple[dict, list[str], list[str]]:
 
 
 def main() -> None:
-    global HOSTS
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["synthetic", "replay"])
     parser.add_argument("--feeds", type=int, default=1000)
@@ -231,11 +232,19 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--days", type=int, default=3, help="replay: how many days to replay")
     parser.add_argument("--concurrency", type=int, default=16, help="[poll] concurrency for newswatch")
-    parser.add_argument("--hosts", type=int, default=16, choices=range(1, 17), metavar="1-16",
-                        help="loopback hosts serving the feeds; with 1, [poll] per_host = concurrency")
+    parser.add_argument("--hosts", type=int, choices=range(1, 17), metavar="1-16",
+                        help="loopback hosts serving the feeds (default: synthetic runs 1, then 16; replay 16); "
+                             "with 1, [poll] per_host = concurrency")
     args = parser.parse_args()
-    HOSTS = HOSTS[:args.hosts]
-    per_host = args.concurrency if args.hosts == 1 else 4
+    for hosts in [args.hosts] if args.hosts else ([1, 16] if args.mode == "synthetic" else [16]):
+        run_case(args, hosts)
+
+
+def run_case(args: argparse.Namespace, hosts: int) -> None:
+    """Every cycle of one mode, with the feeds served from `hosts` loopback addresses."""
+    global HOSTS
+    HOSTS = ALL_HOSTS[:hosts]  # the server process forks with it; the documents' URLs use it
+    per_host = args.concurrency if hosts == 1 else 4
     if args.mode == "synthetic":
         docs, urls = synthetic_documents(args.feeds, args.items)
         days = ["synthetic"]
@@ -283,6 +292,7 @@ def main() -> None:
                       f"peak RSS {rss_d[0]} MB; [{line}]")
     finally:
         server.kill()
+
 
 
 if __name__ == "__main__":
