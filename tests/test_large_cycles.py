@@ -1,7 +1,11 @@
-"""A cycle of many feeds: parsed in worker processes (one per core), a worker that dies costs only the
-feeds it had in hand, and feeds that answer 304 are recorded a batch at a time."""
+"""A cycle of many feeds: parsed in worker processes (one per core; the daemon's for its life), a worker
+that dies costs only the feeds it had in hand, and feeds that answer 304 are recorded a batch at a time."""
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -9,7 +13,7 @@ import pytest
 from worker.poll import PARSE_IN_PROCESSES_MIN_FEEDS, UNCHANGED_BATCH
 from worker.processes import can_fork, default_workers
 
-from conftest import newswatch, rss, write_config
+from conftest import REPO, newswatch, rss, wait_for, write_config
 
 FEEDS = 40
 PER_FEED = 5
@@ -71,3 +75,27 @@ def test_a_parse_worker_that_dies_costs_only_the_feeds_it_had(tmp_path, feed_ser
     out = newswatch("--config", str(cfg), "poll", process=True)  # only those are due
     assert out.returncode == 0 and f"polled {left} feed" in out.stdout, out
     assert stored(tmp_path) == (FEEDS * PER_FEED, FEEDS * PER_FEED)
+
+
+def test_the_daemon_parses_in_workers_it_keeps_and_ends_with_it(tmp_path, feed_server):
+    cfg = write_config(tmp_path, serve_feeds(feed_server))
+    log = tmp_path / "checkpoints.log"
+    env = {k: v for k, v in os.environ.items() if k != "NEWSWATCH_CONFIG"}
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "--config", str(cfg), "run"], cwd=REPO,
+                            env={**env, "NEWSWATCH_CHECKPOINT_LOG": str(log)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: checkpoints(log)["store.feed.committed"] == FEEDS, timeout=30)
+        workers = subprocess.run(["pgrep", "-P", str(proc.pid)], check=False, capture_output=True,
+                                 text=True).stdout.split()
+        assert len(workers) == default_workers()  # forked at start, before the scheduler's threads
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=15)
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert rc == 0 and "Traceback" not in err, err
+    assert checkpoints(log)["poll.parse_in_worker"] == FEEDS
+    assert f"polled {FEEDS} feeds: {FEEDS * PER_FEED} new items" in err
+    assert wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in workers), timeout=5), \
+        "a parse worker outlived the daemon"

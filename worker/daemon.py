@@ -19,7 +19,7 @@ from .delivery import send_digest
 from .errors import NewswatchError
 from .feeds import read_opml
 from .locks import FileLock
-from .poll import poll_cycle
+from .poll import FeedParser, poll_cycle
 from .relevance.rules import load_rules
 
 log = logging.getLogger("newswatch")
@@ -31,7 +31,7 @@ class DaemonError(NewswatchError):
     pass
 
 
-def poll_job(cfg: Config, stop: threading.Event) -> bool:
+def poll_job(cfg: Config, stop: threading.Event, parser: FeedParser | None = None) -> bool:
     """The daemon's poll job: one cycle and its log line. A cycle that fails as a whole (the database
     is full or locked, the rules file was broken by an edit) is logged on one line and the job
     returns normally, so the next interval tries again; poll_cycle has recorded it for `health`.
@@ -39,7 +39,7 @@ def poll_job(cfg: Config, stop: threading.Event) -> bool:
     # Rules are re-read each cycle so an edited rules file takes effect without a restart.
     started = time.monotonic()
     try:
-        s = poll_cycle(cfg, stop=stop)
+        s = poll_cycle(cfg, stop=stop, parser=parser)
     except NewswatchError as e:
         log.error("poll failed: %s (tried again next cycle)", e, extra={"fields": {
             "event": "poll", "error": str(e), "seconds": round(time.monotonic() - started, 2)}})
@@ -63,11 +63,14 @@ def run_daemon(cfg: Config) -> None:
         raise DaemonError(f"another newswatch daemon (pid {lock.holder()}) is already running on this database "
                           f"({cfg.database.path}); stop it first")
     stop = threading.Event()
+    # Worker processes for parsing, forked now, before any other thread exists, and kept for the
+    # daemon's life: no fork per cycle, and none from the scheduler's threads.
+    parser = FeedParser(processes=True)
     tz = ZoneInfo(cfg.digest.timezone)
     scheduler = BlockingScheduler(timezone=tz, job_defaults={"coalesce": True, "max_instances": 1})
 
     def job() -> None:
-        poll_job(cfg, stop)
+        poll_job(cfg, stop, parser)
 
     def digest_job() -> None:
         s = send_digest(cfg)
@@ -108,5 +111,6 @@ def run_daemon(cfg: Config) -> None:
         for t in threading.enumerate():
             if t.name.startswith("ThreadPoolExecutor") and t is not threading.current_thread():
                 t.join(timeout=max(0.0, limit - time.monotonic()))
+        parser.close()
         lock.release()
         log.info("newswatch daemon stopped")

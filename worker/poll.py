@@ -70,8 +70,12 @@ class PollSummary:
 
 
 def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | None = None,
-               ruleset: RuleSet | None = None, progress: Progress | None = None) -> PollSummary:
+               ruleset: RuleSet | None = None, progress: Progress | None = None,
+               parser: FeedParser | None = None) -> PollSummary:
     """Poll the feeds that are due (all active ones with all_feeds) and store what is new.
+
+    `parser`: the daemon's own, kept for its life; without one, a cycle of many feeds starts its own
+    worker processes and ends them.
 
     A cycle always ends. When the database refuses a write (a full disk, an I/O error, a lock held
     past the busy timeout) the fetches stop at once and DatabaseFailure says so on one line; what was
@@ -80,7 +84,7 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
     """
     summary = PollSummary()
     try:
-        _poll(cfg, all_feeds, stop, ruleset, progress, summary)
+        _poll(cfg, all_feeds, stop, ruleset, progress, summary, parser)
     except (sqlite3.Error, NewswatchError) as e:
         failure = database_failure(cfg.database.path, e) if isinstance(e, sqlite3.Error) else e
         if isinstance(failure, DatabaseFailure) and summary.feeds:
@@ -96,14 +100,14 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
 
 
 def _poll(cfg: Config, all_feeds: bool, stop: threading.Event | None, ruleset: RuleSet | None,
-          progress: Progress | None, summary: PollSummary) -> None:
+          progress: Progress | None, summary: PollSummary, parser: FeedParser | None) -> None:
     ruleset = ruleset or load_rules(cfg.classifier.rules)
     feed_list = read_opml(cfg.feeds.opml)
     with Store(cfg.database.path) as store:
         reserve_poll_status(cfg.database.path)  # while there is room: a full disk can still be reported
         store.sync_feeds((f.url, f.title, f.language) for f in feed_list)
         due = store.due_feeds(all_feeds=all_feeds)
-        moved, finished = _fetch_and_store(cfg, store, ruleset, due, stop, progress, summary)
+        moved, finished = _fetch_and_store(cfg, store, ruleset, due, stop, progress, summary, parser)
         if moved:  # even when stopped: the store already knows these feeds moved
             replace_urls(cfg.feeds.opml, moved)
         if not finished:
@@ -121,14 +125,17 @@ PARSE_IN_PROCESSES_MIN_FEEDS = 16  # fewer feeds are parsed before worker proces
 
 def _fetch_and_store(cfg: Config, store: Store, ruleset: RuleSet, due: list[FeedState],
                      stop: threading.Event | None, progress: Progress | None,
-                     summary: PollSummary) -> tuple[dict[str, str], bool]:
+                     summary: PollSummary, parser: FeedParser | None) -> tuple[dict[str, str], bool]:
     """Fetch and parse the due feeds in threads, store each as it arrives; (the feeds that moved
     permanently, old URL -> new, and whether every due feed was handled before a stop)."""
     moved: dict[str, str] = {}
     unchanged: list[tuple[FeedState, FeedUpdate]] = []
     fetcher = Fetcher(cfg.poll)
-    # Started first, before any fetch thread: worker processes fork from this process's memory.
-    parser = FeedParser(processes=len(due) >= PARSE_IN_PROCESSES_MIN_FEEDS)
+    own_parser = parser is None
+    if parser is None:  # started first, before any fetch thread: worker processes fork from this memory
+        parser = FeedParser(processes=len(due) >= PARSE_IN_PROCESSES_MIN_FEEDS)
+    else:
+        parser.renew()
     # Threads fetch, and parse (in worker processes, one per core, for a cycle of many feeds); this
     # thread classifies and stores, one feed at a time, so the store has one writer and a feed's items
     # land in one transaction. `slots` bounds the feeds fetched but not yet stored, which bounds memory
@@ -170,7 +177,8 @@ def _fetch_and_store(cfg: Config, store: Store, ruleset: RuleSet, due: list[Feed
             # stored, are due again next time) so that the process can exit within a second.
             fetcher.abort()
         pool.shutdown(wait=True, cancel_futures=True)
-        parser.close()
+        if own_parser:
+            parser.close()
         fetcher.close()
     return moved, not waiting
 
@@ -196,19 +204,29 @@ class FeedParser:
     else in the calling thread. A worker that dies (out of memory?) breaks the pool: the feeds in
     flight raise ParserDied, and the rest of the cycle parses in the fetch threads.
 
-    The workers fork at the start of the cycle. In the daemon other threads exist then (the
-    scheduler's, a digest job's); the workers only parse, and touch none of their locks."""
+    The daemon starts its parser before the scheduler's threads exist; renew() forks from a job
+    thread (only after a worker died), and the workers only parse: they take none of its locks."""
 
     def __init__(self, processes: bool) -> None:
-        self.pool: ProcessPoolExecutor | None = None
+        self.wanted = processes and default_workers() > 1 and can_fork()
         self.broken: list[ProcessPoolExecutor] = []
         self.lock = threading.Lock()
-        workers = default_workers()
-        if processes and workers > 1 and can_fork():
-            try:
-                self.pool = worker_pool(workers)
-            except (OSError, BrokenProcessPool) as e:  # a process limit, no memory: parse here this cycle
-                log.warning("parsing in this process: worker processes did not start (%s)", e)
+        self.pool = self._start() if self.wanted else None
+
+    def _start(self) -> ProcessPoolExecutor | None:
+        try:
+            return worker_pool(default_workers())
+        except (OSError, BrokenProcessPool) as e:  # a process limit, no memory: parse here this time
+            log.warning("parsing in this process: worker processes did not start (%s)", e)
+            return None
+
+    def renew(self) -> None:
+        """New workers in place of a pool a dead worker broke (the daemon keeps one parser for its
+        life); call it between cycles."""
+        if self.wanted and self.pool is None:
+            self.close()
+            self.broken.clear()
+            self.pool = self._start()
 
     def parse(self, body: bytes, url: str, content_type: str | None, language: str | None) -> ParsedFeed:
         pool = self.pool
@@ -229,6 +247,7 @@ class FeedParser:
         for pool in (self.pool, *self.broken):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = None
 
 
 def _parse_in_worker(body: bytes, url: str, content_type: str | None, language: str | None) -> ParsedFeed:
