@@ -10,10 +10,10 @@ from collections import Counter
 
 import pytest
 
-from worker.poll import PARSE_IN_PROCESSES_MIN_FEEDS, UNCHANGED_BATCH
+from worker.poll import PARSE_IN_PROCESSES_MIN_FEEDS, POLLS_PER_TRANSACTION
 from worker.processes import can_fork, default_workers
 
-from conftest import REPO, newswatch, rss, wait_for, write_config
+from conftest import REPO, free_port, newswatch, rss, wait_for, write_config
 
 FEEDS = 40
 PER_FEED = 5
@@ -41,7 +41,7 @@ def stored(tmp_path) -> tuple[int, int]:
 
 def test_many_feeds_are_parsed_in_worker_processes_and_unchanged_ones_recorded_in_one_transaction(
         tmp_path, feed_server):
-    assert FEEDS >= PARSE_IN_PROCESSES_MIN_FEEDS and FEEDS < UNCHANGED_BATCH
+    assert FEEDS >= PARSE_IN_PROCESSES_MIN_FEEDS and FEEDS < POLLS_PER_TRANSACTION
     cfg = write_config(tmp_path, serve_feeds(feed_server))
     log = tmp_path / "checkpoints.log"
     out = newswatch("--config", str(cfg), "poll", env={"NEWSWATCH_CHECKPOINT_LOG": str(log)})
@@ -53,7 +53,7 @@ def test_many_feeds_are_parsed_in_worker_processes_and_unchanged_ones_recorded_i
     assert f"0 new items, 0 relevant, 0 errors ({FEEDS} not modified)" in out.stdout, out
     second = checkpoints(log)
     assert second["poll.parse_in_worker"] == 0 and second["store.feed.committed"] == 0
-    assert second["store.unchanged.committed"] == 1  # forty 304s, one commit
+    assert second["store.polls.committed"] == 1  # forty 304s, one commit
     db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
     assert db.execute("SELECT last_status, COUNT(*) FROM feeds GROUP BY 1").fetchall() == [("not_modified", FEEDS)]
     assert stored(tmp_path) == (FEEDS * PER_FEED, FEEDS * PER_FEED)
@@ -99,3 +99,17 @@ def test_the_daemon_parses_in_workers_it_keeps_and_ends_with_it(tmp_path, feed_s
     assert f"polled {FEEDS} feeds: {FEEDS * PER_FEED} new items" in err
     assert wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in workers), timeout=5), \
         "a parse worker outlived the daemon"
+
+
+def test_an_outage_over_many_feeds_is_recorded_in_one_transaction(tmp_path):
+    port = free_port()  # nothing listens there: every fetch is refused
+    cfg = write_config(tmp_path, [f"http://127.0.0.1:{port}/f{f}" for f in range(FEEDS)])
+    log = tmp_path / "checkpoints.log"
+    out = newswatch("--config", str(cfg), "poll", env={"NEWSWATCH_CHECKPOINT_LOG": str(log)})
+    assert out.returncode == 0 and f"0 new items, 0 relevant, {FEEDS} errors" in out.stdout, out
+    assert checkpoints(log)["store.polls.committed"] == 1 and checkpoints(log)["store.feed.committed"] == 0
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    assert db.execute("SELECT last_status, error_count, COUNT(*) FROM feeds GROUP BY 1, 2").fetchall() == \
+        [("error", 1, FEEDS)]
+    assert db.execute("SELECT COUNT(*) FROM feeds WHERE last_error LIKE 'connection failed%' "
+                      "AND next_poll_at > last_polled_at").fetchone() == (FEEDS,)

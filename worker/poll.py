@@ -2,8 +2,8 @@
 stores it, then groups new relevant items into stories and posts alerts.
 
 fetch runs in threads, parse in worker processes (one per core) for a cycle of many feeds; classify ->
-store run in the calling thread, one feed at a time. Feeds that gave nothing new are recorded a batch
-at a time.
+store run in the calling thread, one feed at a time. Feeds that gave no items (304s, errors) are
+recorded a batch at a time.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .fetch import Fetcher, FetchResult
 from .health import record_poll_outcome, reserve_poll_status
 from .parse import ParsedFeed, parse_feed
 from .processes import can_fork, default_workers, worker_pool
-from .records import FeedState, FeedUpdate, NewItem
+from .records import FAILED_STATUSES, FeedState, FeedUpdate, NewItem
 from .relevance.classify import classify
 from .relevance.rules import RuleSet, load_rules
 from .schedule import MAX_DELAY, next_poll, publishing
@@ -40,6 +40,7 @@ from .text import plural
 log = logging.getLogger("newswatch")
 
 Progress = Callable[[int, int], None]  # (feeds stored, feeds due)
+Polls = list[tuple[FeedState, FeedUpdate]]
 
 
 @dataclass(kw_only=True)
@@ -119,7 +120,7 @@ def _poll(cfg: Config, all_feeds: bool, stop: threading.Event | None, ruleset: R
             summary.alerts_sent, summary.alerts_failed = send_alerts(cfg, store)
 
 
-UNCHANGED_BATCH = 250  # unchanged feeds recorded per transaction
+POLLS_PER_TRANSACTION = 250  # polls without items (304s, errors) recorded in one transaction
 PARSE_IN_PROCESSES_MIN_FEEDS = 16  # fewer feeds are parsed before worker processes would have started
 
 
@@ -129,7 +130,7 @@ def _fetch_and_store(cfg: Config, store: Store, ruleset: RuleSet, due: list[Feed
     """Fetch and parse the due feeds in threads, store each as it arrives; (the feeds that moved
     permanently, old URL -> new, and whether every due feed was handled before a stop)."""
     moved: dict[str, str] = {}
-    unchanged: list[tuple[FeedState, FeedUpdate]] = []
+    batch: Polls = []  # polls without items, not yet recorded
     fetcher = Fetcher(cfg.poll)
     own_parser = parser is None
     if parser is None:  # started first, before any fetch thread: worker processes fork from this memory
@@ -161,15 +162,15 @@ def _fetch_and_store(cfg: Config, store: Store, ruleset: RuleSet, due: list[Feed
             waiting -= 1
             if fetched is None:
                 continue
-            new_url = _store_feed(store, cfg, ruleset, feed, fetched, summary, unchanged)
+            new_url = _store_feed(store, cfg, ruleset, feed, fetched, summary, batch)
             if new_url:
                 moved[feed.url] = new_url
-            if len(unchanged) >= UNCHANGED_BATCH:
-                _record_unchanged(store, unchanged, summary)
+            if len(batch) >= POLLS_PER_TRANSACTION:
+                _record_batch(store, batch, summary)
             slots.release()
             if progress:
                 progress(summary.feeds, len(due))
-        _record_unchanged(store, unchanged, summary)
+        _record_batch(store, batch, summary)
     finally:
         halt.set()
         if waiting:
@@ -183,16 +184,17 @@ def _fetch_and_store(cfg: Config, store: Store, ruleset: RuleSet, due: list[Feed
     return moved, not waiting
 
 
-def _record_unchanged(store: Store, unchanged: list[tuple[FeedState, FeedUpdate]], summary: PollSummary) -> None:
-    if not unchanged:
+def _record_batch(store: Store, batch: Polls, summary: PollSummary) -> None:
+    if not batch:
         return
     try:
-        store.record_unchanged(unchanged)
-    except sqlite3.Error:
-        summary.feeds -= len(unchanged)  # not stored: polled again next cycle
-        summary.not_modified -= len(unchanged)
+        store.record_polls(batch)
+    except sqlite3.Error:  # not recorded: these feeds are polled again next cycle
+        summary.feeds -= len(batch)
+        summary.errors -= sum(update.status in FAILED_STATUSES for _, update in batch)
+        summary.not_modified -= sum(update.status in ("not_modified", "unchanged") for _, update in batch)
         raise
-    unchanged.clear()
+    batch.clear()
 
 
 class ParserDied(RuntimeError):
@@ -304,12 +306,12 @@ def _fetch_and_parse_one(fetcher: Fetcher, parser: FeedParser, feed: FeedState) 
 
 
 def _store_feed(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, fetched: Fetched,
-                summary: PollSummary, unchanged: list[tuple[FeedState, FeedUpdate]]) -> str | None:
+                summary: PollSummary, batch: Polls) -> str | None:
     """Store one feed's outcome; an unexpected error is recorded as the feed's. Returns the feed's new
     URL when it moved permanently."""
     feeds_before = summary.feeds
     try:
-        return _store_result(store, cfg, ruleset, feed, fetched, summary, unchanged)
+        return _store_result(store, cfg, ruleset, feed, fetched, summary, batch)
     except sqlite3.Error:
         summary.feeds = feeds_before  # the database itself is in trouble: this feed was not stored
         raise
@@ -327,8 +329,17 @@ def _store_feed(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, fe
         return None
 
 
+def _record(store: Store, feed: FeedState, update: FeedUpdate, batch: Polls, moved: str | None) -> None:
+    """A poll that gave no items: recorded with others in one transaction (Store.record_polls), unless
+    the feed moved: that is recorded at once, before the feed list names its new URL (Store.record_poll)."""
+    if moved:
+        store.record_poll(feed, update)
+    else:
+        batch.append((feed, update))
+
+
 def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, fetched: Fetched,
-                  summary: PollSummary, unchanged: list[tuple[FeedState, FeedUpdate]]) -> str | None:
+                  summary: PollSummary, batch: Polls) -> str | None:
     checkpoint("poll.fetched")
     result, parsed = fetched.result, fetched.parsed
     summary.feeds += 1
@@ -340,28 +351,24 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
         summary.errors += 1
         reason = ("HTTP 410 Gone: the publisher removed this feed; it is not polled again "
                   "(`newswatch feeds remove` it, or re-add it to try again)")
-        store.record_poll(feed, FeedUpdate(status="gone", next_poll=now + MAX_DELAY, http_status=410,
-                                           error=reason, disabled_reason=reason))
+        _record(store, feed, FeedUpdate(status="gone", next_poll=now + MAX_DELAY, http_status=410, error=reason,
+                                        disabled_reason=reason), batch, moved)
         return moved
     if result.status == "error" or (parsed is not None and parsed.error):
         error = parsed.error if result.status != "error" and parsed is not None else result.error
         summary.errors += 1
         log.warning("feed %s: %s", feed.url, error)
         when = next_poll(now, interval, errors=feed.error_count + 1, retry_after=result.retry_after)
-        store.record_poll(feed, FeedUpdate(status="error", next_poll=when, http_status=result.http_status,
-                                           error=error, new_url=moved))
+        _record(store, feed, FeedUpdate(status="error", next_poll=when, http_status=result.http_status,
+                                        error=error, new_url=moved), batch, moved)
         return moved
     if result.status == "not_modified" or parsed is None:
         summary.not_modified += 1
         when = next_poll(now, interval, max_age=result.max_age)
-        update = FeedUpdate(
+        _record(store, feed, FeedUpdate(
             status="not_modified" if result.status == "not_modified" else "unchanged", next_poll=when,
             http_status=result.http_status, etag=result.etag, last_modified=result.last_modified,
-            body_hash=fetched.body_hash, new_url=moved)
-        if moved:  # recorded before the feed list names the new URL (see Store.record_poll)
-            store.record_poll(feed, update)
-        else:  # recorded with others in one transaction (Store.record_unchanged)
-            unchanged.append((feed, update))
+            body_hash=fetched.body_hash, new_url=moved), batch, moved)
         return moved
     checkpoint("poll.parsed")
     items = []

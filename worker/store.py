@@ -223,12 +223,13 @@ class Store:
             self._update_feed(c, feed, update, now)
         return len(rows), sum(r[11] for r in rows)
 
-    def record_unchanged(self, polls: Sequence[tuple[FeedState, FeedUpdate]]) -> None:
-        """Record the polls of feeds that gave nothing new (304, or the same bytes as last time) in one
-        transaction: a cycle where most feeds are unchanged then costs few commits. Lost in a crash,
-        they leave those feeds as they were, due and with their old validators: nothing to lose."""
+    def record_polls(self, polls: Sequence[tuple[FeedState, FeedUpdate]]) -> None:
+        """Record the polls of feeds that gave no items (304, the same bytes as last time, an error) in
+        one transaction: a cycle of unchanged or failing feeds then costs few commits, not one per feed.
+        Lost in a crash, they leave those feeds as they were, due, with their old validators: nothing
+        to lose."""
         now = iso(utcnow())
-        with self.transaction("store.unchanged") as c:
+        with self.transaction("store.polls") as c:
             for feed, update in polls:
                 self._update_feed(c, feed, update, now)
 
