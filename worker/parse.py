@@ -6,22 +6,27 @@ feedparser only ever sees bytes here; it never fetches anything itself.
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import io
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
-
-import feedparser
-import feedparser.api
 
 from .clock import ISO_FORMAT
 from .text import strip_html
 
-# feedparser asks SAX for "drv_libxml2" first on every parse; it is never installed, and the failing
-# import scans sys.path under the import lock each time (~3 s in a 1,000-feed cycle). Use expat.
-feedparser.api.PREFERRED_XML_PARSERS = []
+
+@functools.cache
+def _feedparser() -> Any:
+    """feedparser, imported at the first parse: a cycle of 304s needs none (80 ms of every start)."""
+    import feedparser.api
+    # feedparser asks SAX for "drv_libxml2" first on every parse; it is never installed, and the failing
+    # import scans sys.path under the import lock each time (~3 s in a 1,000-feed cycle). Use expat.
+    feedparser.api.PREFERRED_XML_PARSERS = []
+    return feedparser
 
 MAX_TITLE = 500
 MAX_SUMMARY = 2000
@@ -131,7 +136,7 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None,
     # half its parse time; feed links are almost always absolute, and _item resolves the others.
     headers = {"content-type": content_type} if content_type else {}
     try:
-        d = feedparser.parse(io.BytesIO(body), response_headers=headers,
+        d = _feedparser().parse(io.BytesIO(body), response_headers=headers,
                              sanitize_html=False, resolve_relative_uris=False)
     except Exception as e:  # noqa: BLE001 -- a parser bug on one hostile feed must not end the cycle
         return ParsedFeed(error=f"parser failed: {type(e).__name__}: {e}")

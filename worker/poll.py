@@ -19,7 +19,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .alerts import send_alerts
 from .clock import utcnow
 from .config import Config
 from .errors import NewswatchError
@@ -34,7 +33,6 @@ from .relevance.classify import classify
 from .relevance.rules import RuleSet, load_rules
 from .schedule import MAX_DELAY, next_poll, publishing
 from .store import DatabaseFailure, Store, database_failure
-from .stories import assign_stories
 from .text import plural
 
 log = logging.getLogger("newswatch")
@@ -115,8 +113,10 @@ def _poll(cfg: Config, all_feeds: bool, stop: threading.Event | None, ruleset: R
             summary.stopped = True
             return
         if summary.relevant:
+            from .stories import assign_stories  # imported when needed: most cycles find nothing relevant
             assign_stories(store)
         if cfg.alerts.webhook_url:
+            from .alerts import send_alerts  # imported when configured (it brings the digest's rendering)
             summary.alerts_sent, summary.alerts_failed = send_alerts(cfg, store)
 
 
