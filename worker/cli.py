@@ -575,8 +575,6 @@ def rules_suggest(ctx: Context, since: str | None, rules_path: str | None, limit
         target = concept or (match.concept if match else "")
         from datetime import date
 
-        from .relevance.rules import overlay_path
-        overlay_path(path).parent.mkdir(parents=True, exist_ok=True)  # packaged rules: config/rules/ here
         for form in [wanted, *[f for f in forms if f != wanted]]:
             overlay = accept_term(path, form, target, match, when=date.today().isoformat())
         also = [f for f in forms if f != wanted]

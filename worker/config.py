@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field, fields, replace
@@ -282,6 +281,7 @@ def first_run_note(cfg: Config) -> str | None:
 def init_files(directory: str | Path, force: bool = False) -> list[Path]:
     """Write an editable config, feed list and rules into DIRECTORY/config/; returns the files written.
     An existing file is an error unless `force`: they are the user's edits."""
+    import shutil  # only here: every command imports this module
     base = Path(directory) / "config"
     targets = [(packaged_file(name), base / name) for name in INIT_FILES]
     existing = [str(t) for _, t in targets if t.exists()]

@@ -89,7 +89,8 @@ def render_text(c: DigestContent) -> str:
     if c.new_terms:
         lines += ["New near the story (words the rules do not know yet; for whoever tunes them)", "-" * 76]
         for t in c.new_terms:
-            example = f', e.g. "{c.example(t)}"' if c.example(t) else ""
+            ex = c.example(t)
+            example = f', e.g. "{ex}"' if ex else ""
             lines.append(f"  {t['term']}: {plural(t['items'], 'item')} in {plural(t['feeds'], 'feed')}, "
                          f"{t['background_items']} elsewhere{example}")
         lines += ["  Add one: newswatch rules suggest --accept TERM; never again: --reject TERM", ""]
@@ -154,7 +155,8 @@ def render_html(c: DigestContent) -> str:
                    "<span style=\"font-weight:normal;font-size:12px;\">(words the rules do not know yet; for "
                    "whoever tunes them)</span></h3><ul style=\"padding-left:18px;margin:0;font-size:13px;color:#555;\">")
         for term in c.new_terms:
-            example = f" · e.g. “{e(c.example(term))}”" if c.example(term) else ""
+            ex = c.example(term)
+            example = f" · e.g. “{e(ex)}”" if ex else ""
             out.append(f"<li><b>{e(term['term'])}</b>: {e(plural(term['items'], 'item'))} in "
                        f"{e(plural(term['feeds'], 'feed'))}, {term['background_items']} elsewhere{example}</li>")
         out.append("</ul><p style=\"font-size:12px;color:#666;margin:4px 0;\">Add one: <code>newswatch rules suggest "

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, PollConfig
+from .config import Config, FeedsConfig, PollConfig, is_packaged
 from .errors import UsageError
 from .text import where
 
@@ -229,12 +229,10 @@ def fetch_title(url: str, poll: PollConfig) -> tuple[str | None, str]:
 def editable_list(cfg: Config) -> Path:
     """The feed list that `feeds add` and `feeds import` write: the config's own; on the packaged
     defaults, config/feeds.opml of the working directory (a new list: the shipped one is read-only)."""
-    from .config import FeedsConfig, is_packaged
     return Path(FeedsConfig().opml) if is_packaged(cfg.feeds.opml) else Path(cfg.feeds.opml)
 
 
 def check_removable(cfg: Config) -> None:
-    from .config import is_packaged
     if is_packaged(cfg.feeds.opml):
         raise FeedListError(f"the feed list in use is the one shipped with newswatch ({cfg.feeds.opml}): "
                             "`newswatch init` writes a copy here to edit")

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Literal
 
 # What one fetch gave (fetch.FetchResult.status).
 FetchStatus = Literal["ok", "not_modified", "error"]
 # What one poll recorded for a feed (feeds.last_status): a fetch status, or "warning" (malformed but
 # gave items), "unchanged" (the same bytes as last time) or "gone" (HTTP 410: not polled again).
 FeedStatus = Literal["ok", "warning", "not_modified", "unchanged", "error", "gone"]
-FEED_STATUSES: tuple[FeedStatus, ...] = get_args(FeedStatus)
 FAILED_STATUSES: tuple[FeedStatus, ...] = ("error", "gone")  # the statuses that count as a failed poll
 # A feed of the list as `feeds list` shows it: its last status, why it has none, or "blocked (403)"
 # for a failing feed whose site refuses automated readers.
@@ -28,7 +27,6 @@ class FeedState:
     """A feed due for polling, with what the next request needs."""
     id: int
     url: str
-    title: str | None
     etag: str | None
     last_modified: str | None
     error_count: int

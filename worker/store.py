@@ -188,14 +188,14 @@ class Store:
 
     def due_feeds(self, now: datetime | None = None, all_feeds: bool = False) -> list[FeedState]:
         """Active, enabled feeds whose next poll time has come (every one with all_feeds)."""
-        sql = ("SELECT id, url, title, etag, last_modified, error_count, body_hash, language FROM feeds "
+        sql = ("SELECT id, url, etag, last_modified, error_count, body_hash, language FROM feeds "
                "WHERE active = 1 AND disabled_reason IS NULL")
         args: tuple = ()
         if not all_feeds:
             sql += " AND (next_poll_at IS NULL OR next_poll_at <= ?)"
             args = (iso(now or utcnow()),)
-        return [FeedState(id=r[0], url=r[1], title=r[2], etag=r[3], last_modified=r[4], error_count=r[5],
-                          body_hash=r[6], language=r[7]) for r in self.conn.execute(sql + " ORDER BY id", args)]
+        return [FeedState(id=r[0], url=r[1], etag=r[2], last_modified=r[3], error_count=r[4], body_hash=r[5],
+                          language=r[6]) for r in self.conn.execute(sql + " ORDER BY id", args)]
 
     def record_poll(self, feed: FeedState, update: FeedUpdate, items: Sequence[NewItem] = ()) -> tuple[int, int]:
         """Store a feed's new items and its new state in one transaction; returns (new, new relevant).

@@ -5,6 +5,7 @@ rules uses it to key its pre-filter on rare words, seed and suggest to tell dist
 
 from __future__ import annotations
 
+import functools
 import gzip
 import zlib
 from collections import Counter
@@ -36,6 +37,17 @@ class Background:
 
 
 def load_background(path: str | Path | None = None) -> Background:
+    """A word table or a corpus of items at `path`; without one, the bundled table, read once per
+    process (compiling rules and suggesting terms both use it)."""
+    return _bundled() if path is None else _read(path)
+
+
+@functools.cache
+def _bundled() -> Background:
+    return _read(None)
+
+
+def _read(path: str | Path | None) -> Background:
     try:
         if path is None:
             raw = (resources.files("worker") / "data" / BUNDLED).read_bytes()

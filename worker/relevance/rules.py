@@ -142,13 +142,6 @@ class RuleSet:
         return tuple(sorted(exact + stems, key=lambda e: entry_order(e, self.shadows)))
 
 
-@functools.cache  # the daemon reloads the rules every cycle; the table never changes
-def _news_word_counts() -> dict[str, int]:
-    """How many of 62,127 real news items contain each folded word (the table `rules seed` ranks
-    against), to key the pre-filter on rare words."""
-    return load_background().df
-
-
 def expand_term(term: str) -> list[tuple[tuple[str, ...], bool]]:
     """Every folded token sequence a term stands for, and whether its last token is a stem."""
     variants = [""]
@@ -393,7 +386,7 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         if side not in concepts:
             raise fail(None, "sides", f"unknown concept {side!r}")
     ruleset = RuleSet(path, float(threshold), concepts, rules, shadowed, sides=tuple(sides))
-    df = _news_word_counts()
+    df = load_background().df  # words in 62,127 real news items: the pre-filter keys on rare ones
     seen: set[tuple[tuple[str, ...], bool, str]] = set()
     keys_of: dict[str, set[str]] = {c: set() for c in concepts}
     stems_of: dict[str, set[str]] = {c: set() for c in concepts}

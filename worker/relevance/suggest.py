@@ -36,10 +36,10 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from ..clock import parse_iso
+from ..clock import iso, parse_iso, utcnow
 from ..errors import UsageError
 from ..store import Store
 from ..text import plural, strip_html
@@ -405,6 +405,7 @@ def accept(rules_path: str | Path, term: str, concept: str, evidence: Suggestion
         lines += [f"#   e.g. {title[:150]}" for title in evidence.examples]
     elif when:
         lines.append(f"# accepted {when}")
+    path.parent.mkdir(parents=True, exist_ok=True)  # packaged rules: config/rules/ of this directory
     path.write_text((before or "") + "\n".join(lines) + "\n", encoding="utf-8")
     try:
         load_rules(rules_path)
@@ -423,12 +424,11 @@ DEFAULT_WINDOW = timedelta(days=14)
 def window_bounds(since: str | None, until: str | None = None, now: datetime | None = None) -> tuple[str, str, str]:
     """(start of the window before, start, end) as UTC ISO text: the window is `since` (default 14
     days ago) to `until` (default now); the window before it has the same length."""
-    end = parse_iso(until) if until else (now or datetime.now(UTC))
+    end = parse_iso(until) if until else (now or utcnow())
     start = parse_iso(since) if since else end - DEFAULT_WINDOW
     if start >= end:
         raise UsageError("--since must be before the end of the window")
-    fmt = "%Y-%m-%dT%H:%M:%SZ"
-    return (start - (end - start)).strftime(fmt), start.strftime(fmt), end.strftime(fmt)
+    return iso(start - (end - start)), iso(start), iso(end)
 
 
 MIN_WINDOW_ITEMS = 1000
@@ -443,8 +443,7 @@ def default_window(store: Store) -> tuple[str | None, str | None]:
     end = parse_iso(newest) + timedelta(seconds=1)
     floor = parse_iso(store.item_time(MIN_WINDOW_ITEMS) or store.oldest_item_time() or newest)
     start = min(end - DEFAULT_WINDOW, floor)
-    fmt = "%Y-%m-%dT%H:%M:%SZ"
-    return start.strftime(fmt), end.strftime(fmt)
+    return iso(start), iso(end)
 
 
 def suggest_from_store(store: Store, ruleset: RuleSet, since: str | None = None, until: str | None = None,
