@@ -7,7 +7,6 @@ import re
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field, fields, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,10 @@ INIT_FILES = ("newswatch.toml", "feeds.opml", "rules/turkey-syria.toml")
 
 
 def packaged_file(name: str) -> Path:
-    """A file shipped in the package (worker/defaults/NAME): the rules, the feed list, the config."""
-    with resources.as_file(resources.files("worker") / "defaults" / name) as path:
-        return Path(path)  # an installed package is a directory: the path stays valid
+    """A file shipped in the package (worker/defaults/NAME): the rules, the feed list, the config. The
+    package is installed as a directory (setuptools, editable or not), so the file has a path; not
+    asking importlib.resources saves every command about 10 ms of start-up."""
+    return Path(__file__).resolve().parent / "defaults" / name
 
 
 def is_packaged(path: str | Path) -> bool:
