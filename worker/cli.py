@@ -18,7 +18,6 @@ import click
 from . import __version__
 from .config import Config, first_run_note, load_config
 from .errors import NewswatchError
-from .relevance.rules import load_rules
 from .text import plural
 
 # Stages are imported inside the commands that use them: `classify` should not pay for the scheduler.
@@ -193,6 +192,7 @@ def classify(ctx: Context, text: str | None, jsonl, workers: int | None) -> None
         raise click.UsageError("give TEXT, or --jsonl FILE (or - for standard input)" if text is None
                                else "give TEXT or --jsonl FILE, not both")
     from .relevance.classify import classify as classify_item
+    from .relevance.rules import load_rules
     ruleset = load_rules(ctx.cfg.classifier.rules)
     if text is not None:
         if text == "-":
@@ -244,15 +244,19 @@ def build_filter(relevant, since, until, feed, lang):
 @user_errors
 def search(ctx: Context, query: str, relevant, since, until, feed, lang, limit: int, fmt: str) -> None:
     """Full-text search (SQLite FTS5 syntax) of stored titles and summaries, best match first."""
-    from .export import write_rows
+    from .export import write_lines, write_rows
     from .store import Store
     if not query.strip():
         raise click.UsageError("QUERY is empty")
     flt = build_filter(relevant, since, until, feed, lang)
     with Store(ctx.cfg.database.path, create=False) as store:
-        if fmt != "table":
-            utf8_stdout()
-        n = write_rows(*store.query_rows(flt, fts=query, limit=limit, as_json=fmt in ("json", "jsonl")), fmt, sys.stdout)
+        if fmt in ("csv", "jsonl"):
+            sys.stdout.flush()
+            n = write_lines(store, flt, fmt, sys.stdout.buffer, fts=query, limit=limit, header=True)
+        else:
+            if fmt == "json":
+                utf8_stdout()
+            n = write_rows(*store.query_rows(flt, fts=query, limit=limit, as_json=fmt == "json"), fmt, sys.stdout)
     if not n and fmt == "table":
         click.echo("no matches", err=True)
 
@@ -266,22 +270,23 @@ def search(ctx: Context, query: str, relevant, since, until, feed, lang, limit: 
 @user_errors
 def export(ctx: Context, relevant, since, until, feed, lang, fts, fmt: str, output: str | None) -> None:
     """Export stored items (newest first) as CSV, a JSON array or JSON lines."""
-    from .export import counted, write_rows
+    from .export import export_items
+    from .processes import default_workers
     from .store import Store
     flt = build_filter(relevant, since, until, feed, lang)
     with Store(ctx.cfg.database.path, create=False) as store:
-        names, rows = store.query_rows(flt, fts=fts, as_json=fmt in ("json", "jsonl"))
         if output is None:
-            utf8_stdout()
-            write_rows(names, rows, fmt, sys.stdout)
+            sys.stdout.flush()
+            export_items(store, flt, fts, fmt, sys.stdout.buffer, default_workers())
             return
-        with open(output, "w", encoding="utf-8", newline="") as out:
+        with open(output, "wb") as out:
+            spool_dir = Path(output).resolve().parent  # the parts written in parallel wait beside it
             if sys.stderr.isatty():
                 with click.progressbar(length=store.count_items(flt, fts), label="exporting",
                                        file=sys.stderr, show_pos=True) as bar:
-                    n = write_rows(names, counted(rows, lambda: bar.update(1)), fmt, out)
+                    n = export_items(store, flt, fts, fmt, out, default_workers(), bar.update, spool_dir)
             else:
-                n = write_rows(names, rows, fmt, out)
+                n = export_items(store, flt, fts, fmt, out, default_workers(), spool_dir=spool_dir)
     click.echo(f"exported {plural(n, 'item')} to {output}", err=True)
 
 
@@ -493,6 +498,7 @@ def rules_seed(ctx: Context, seeds: tuple[str, ...], output: str, background: st
     from .relevance.seed import derive, draft_toml, read_seed
     bg = load_background(background)
     known_rules = rules_path or ctx.cfg.classifier.rules
+    from .relevance.rules import load_rules
     ruleset = load_rules(known_rules) if rules_path or Path(known_rules).exists() else None
     groups = derive([read_seed(s) for s in seeds], bg, ruleset, per_group=top)
     text = draft_toml(groups, [Path(s).name for s in seeds], bg)
@@ -517,6 +523,7 @@ def rules_eval(ctx: Context, labeled: tuple[str, ...], from_db: bool, show: int,
     from .relevance.evaluate import evaluate, provenance, read_labeled, report, summary_table
     if bool(labeled) == from_db:
         raise click.UsageError("give LABELED.jsonl files or --from-db (not both)")
+    from .relevance.rules import load_rules
     ruleset = load_rules(rules_path or ctx.cfg.classifier.rules)
     if from_db:
         from .store import Store
@@ -564,6 +571,7 @@ def rules_suggest(ctx: Context, since: str | None, rules_path: str | None, limit
             store.reject_term(reject.strip())
             click.echo(f"rejected {reject.strip()!r}: it will not be suggested again")
             return
+        from .relevance.rules import load_rules
         ruleset = load_rules(path)
         found = suggest_from_store(store, ruleset, parse_when(since, "--since"), limit=max(limit, 100) if accept else limit)
     if accept:
@@ -604,6 +612,7 @@ def rules_suggest(ctx: Context, since: str | None, rules_path: str | None, limit
 def rules_apply(ctx: Context, since: str, rules_path: str | None) -> None:
     """Re-classify stored items with the current rules; delivery state is not touched."""
     from .export import parse_when
+    from .relevance.rules import load_rules
     from .relevance.suggest import apply_rules
     from .store import Store
     ruleset = load_rules(rules_path or ctx.cfg.classifier.rules)

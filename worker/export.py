@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-import csv
+import dataclasses
+import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
-from typing import TextIO
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, TextIO
 
 from .clock import ISO_FORMAT, iso, utcnow
-from .errors import UsageError
+from .errors import NewswatchError, UsageError
+from .failpoints import checkpoint
+from .item_columns import CSV_HEADER
+from .processes import ForkedCall, ForkedCallFailed, can_fork
+
+if TYPE_CHECKING:
+    from .records import ItemFilter
+    from .store import Store
 
 FORMATS = ("table", "csv", "json", "jsonl")
 TABLE_COLUMNS = (("id", 7), ("published_at", 16), ("score", 6), ("relevant", 3), ("feed", 22), ("title", 0))
 _RELATIVE = re.compile(r"^([0-9]{1,9})([dhw])$")
-# CSV formula injection: a spreadsheet runs a cell that starts with one of these as a formula. The
-# columns below hold text a feed chose (or a URL it redirected to); the other columns are numbers, or
-# dates and JSON we write, which never start so.
-FORMULA_START = frozenset("=+-@\t\r")
-CSV_TEXT_COLUMNS = frozenset({"feed", "feed_url", "title", "summary", "link", "lang"})
+# An export of at least this many items (by the time index) is written by a process per core: for
+# fewer, starting the processes costs more than they save.
+PARALLEL_MIN_ITEMS = 20_000
+
+
+class ExportFailed(NewswatchError):
+    """A process writing part of an export failed."""
 
 
 def parse_when(value: str | None, option: str) -> str | None:
@@ -43,10 +57,93 @@ def parse_when(value: str | None, option: str) -> str | None:
     raise UsageError(f"{option}: not a date: {value!r} (use YYYY-MM-DD, YYYY-MM-DDTHH:MM, or 7d / 12h / 2w)")
 
 
+def export_items(store: Store, flt: ItemFilter, fts: str | None, fmt: str, out: IO[bytes], workers: int = 1,
+                 progress: Callable[[int], object] | None = None, spool_dir: Path | None = None,
+                 min_parallel: int = PARALLEL_MIN_ITEMS) -> int:
+    """Write the items matching the filter to `out` in `fmt` (UTF-8), newest first, or best first with
+    a full-text query `fts`; returns how many. `progress(n)` hears of rows as they are written.
+
+    CSV and JSON lines are built by SQLite (Store.item_lines), which then keeps one core busy. So a
+    large export by time is cut into a run of times per worker: the newest run is written here while
+    forked processes write the others, each to an unnamed file in `spool_dir`, copied to `out` in
+    order. The bytes are those one process writes."""
+    if fmt not in ("csv", "jsonl"):
+        names, rows = store.query_rows(flt, fts=fts, as_json=fmt == "json")
+        with _text(out) as text:
+            return write_rows(names, rows if progress is None else _ticking(rows, progress), fmt, text)
+    cuts = store.time_splits(flt, workers, min_parallel) if workers > 1 and fts is None and can_fork() else []
+    runs = [dataclasses.replace(flt, since=since, until=until)
+            for since, until in zip([*cuts, flt.since], [flt.until, *cuts], strict=True)]
+    with ExitStack() as cleanup:
+        spools = [cleanup.enter_context(tempfile.TemporaryFile(dir=spool_dir)) for _ in runs[1:]]
+        calls: list[ForkedCall] = []
+        cleanup.callback(_stop, calls)  # if the export fails or is interrupted
+        for run, spool in zip(runs[1:], spools, strict=True):
+            calls.append(ForkedCall(_write_forked_run, store.path, run, fmt, spool))
+        count = write_lines(store, runs[0], fmt, out, fts, progress, header=True)
+        for call, spool in zip(calls, spools, strict=True):
+            try:
+                n = call.result()
+            except ForkedCallFailed as e:
+                raise ExportFailed(f"export: a process writing part of it failed: {e}") from None
+            spool.seek(0)
+            shutil.copyfileobj(spool, out, 1 << 20)
+            count += n
+            if progress:
+                progress(n)
+        return count
+
+
+def write_lines(store: Store, flt: ItemFilter, fmt: str, out: IO[bytes], fts: str | None = None,
+                progress: Callable[[int], object] | None = None, limit: int | None = None,
+                header: bool = False) -> int:
+    """Write the items matching the filter as CSV records (after a header line if `header`) or JSON
+    lines; returns how many."""
+    if fmt == "csv" and header:
+        out.write(CSV_HEADER.encode())
+    count = 0
+    for lines in store.item_lines(flt, fmt, fts, limit):
+        out.write(b"".join(lines))
+        count += len(lines)
+        if progress:
+            progress(len(lines))
+    return count
+
+
+def _write_forked_run(db_path: Path, flt: ItemFilter, fmt: str, spool: IO[bytes]) -> int:
+    """In a forked process: write one run of an export to `spool`."""
+    from .store import Store  # this process's own connection: one inherited across fork is unsafe
+    checkpoint("export.part")
+    with Store(db_path, create=False) as store:
+        return write_lines(store, flt, fmt, spool)
+
+
+def _stop(calls: list[ForkedCall]) -> None:
+    for call in calls:
+        call.stop()
+
+
+def _ticking(rows: Iterable[tuple], progress: Callable[[int], object]) -> Iterator[tuple]:
+    for row in rows:
+        progress(1)
+        yield row
+
+
+@contextmanager
+def _text(out: IO[bytes]) -> Iterator[TextIO]:
+    """`out` as UTF-8 text for the time of a write, left open."""
+    text = io.TextIOWrapper(out, encoding="utf-8", errors="backslashreplace", newline="")
+    try:
+        yield text
+    finally:
+        text.flush()
+        text.detach()
+
+
 def write_rows(names: list[str], rows: Iterable[tuple], fmt: str, out: TextIO) -> int:
-    """Write rows (tuples in the order of `names`) in `fmt`; returns how many. Streams: memory stays
-    flat however many rows. For json and jsonl the rows are one column, the item as JSON text
-    (Store.query_rows with as_json=True)."""
+    """Write rows (tuples in the order of `names`) as a table or a JSON array ("json": the rows are one
+    column, the item as JSON text, from Store.query_rows with as_json=True); returns how many.
+    Streams: memory stays flat however many rows."""
     count = 0
     if fmt == "table":
         index = {n: i for i, n in enumerate(names)}
@@ -70,25 +167,6 @@ def write_rows(names: list[str], rows: Iterable[tuple], fmt: str, out: TextIO) -
             out.write(" ".join(cells).rstrip() + "\n")
             count += 1
         return count
-    if fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow(names)
-        text_columns = [i for i, n in enumerate(names) if n in CSV_TEXT_COLUMNS]
-        for row in rows:  # plain tuples straight from SQLite: the csv module does the rest in C
-            out_row: Sequence[object] = row
-            for i in text_columns:
-                cell = row[i]
-                if cell and cell[0] in FORMULA_START:  # rare: copy the row only then
-                    out_row = [csv_cell(v) if j in text_columns else v for j, v in enumerate(row)]
-                    break
-            writer.writerow(out_row)
-            count += 1
-        return count
-    if fmt == "jsonl":
-        for (line,) in rows:
-            out.write(line + "\n")
-            count += 1
-        return count
     if fmt == "json":
         out.write("[")
         for (line,) in rows:
@@ -97,18 +175,3 @@ def write_rows(names: list[str], rows: Iterable[tuple], fmt: str, out: TextIO) -
         out.write("\n]\n" if count else "]\n")
         return count
     raise UsageError(f"--format: one of {', '.join(FORMATS)}")
-
-
-def csv_cell(value: object) -> object:
-    """A text cell as a spreadsheet shows it rather than runs it: one that starts with =, +, -, @, tab
-    or carriage return gets a leading single quote (OWASP's advice on CSV injection)."""
-    if isinstance(value, str) and value[:1] in FORMULA_START:
-        return "'" + value
-    return value
-
-
-def counted(rows: Iterable[tuple], tick) -> Iterator[tuple]:
-    """Pass rows through, calling tick() for each (a progress bar)."""
-    for row in rows:
-        tick()
-        yield row

@@ -1,7 +1,8 @@
 """Store stage: the only module that runs SQL.
 
 SQLite through sqlite-utils, WAL mode. The tables, their migrations and the FTS index are in
-schema.py; the records that go in and come out are in records.py.
+schema.py; the columns of search results and exports, and the SQL that renders them, in
+item_columns.py; the records that go in and come out are in records.py.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Self
+from typing import TYPE_CHECKING, Self
 
 from .clock import iso, utcnow
 from .errors import NewswatchError
 from .failpoints import checkpoint
+from .item_columns import FEED_NAME, ITEM_COLUMNS, csv_record_sql, json_object_sql
 from .records import FAILED_STATUSES, DigestRecord, FeedState, FeedUpdate, ItemFilter, NewItem, StoredItem
 from .schema import FTS, MIGRATIONS, SCHEMA_VERSION
 from .text import where
@@ -64,8 +66,6 @@ def database_failure(path: str | Path, e: BaseException) -> DatabaseFailure:
     return DatabaseFailure(f"database error on {path}: {text}")
 
 
-# What a feed is called wherever a person reads it: the name given in the feed list, else its own title.
-FEED_NAME = "COALESCE(f.list_title, f.title, f.url)"
 
 class Store:
     def __init__(self, path: str | Path, create: bool = True):
@@ -318,17 +318,6 @@ class Store:
         for row in rows:
             yield dict(zip(names, row, strict=True))
 
-    # What people get for an item in search results and exports: (name, SQL expression).
-    ITEM_COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("id", "i.id"), ("published_at", "COALESCE(i.published_at, i.fetched_at)"), ("fetched_at", "i.fetched_at"),
-        ("feed", FEED_NAME), ("feed_url", "f.url"), ("title", "i.title"), ("summary", "i.summary"),
-        ("link", "i.link"), ("lang", "i.lang"), ("score", "i.score"), ("relevant", "i.relevant"),
-        ("label", "l.relevant"), ("story_id", "i.story_id"), ("digest_id", "i.digest_id"),
-        ("delivered_at", "i.delivered_at"), ("matches", "i.matches"), ("explanation", "i.explanation"))
-    _JSON_VALUE: ClassVar[dict[str, str]] = {"matches": "json(i.matches)", "explanation": "json(i.explanation)",
-                   "relevant": "json(CASE i.relevant WHEN 1 THEN 'true' ELSE 'false' END)",
-                   "label": "json(CASE l.relevant WHEN 1 THEN 'true' WHEN 0 THEN 'false' ELSE 'null' END)"}
-
     def query_rows(self, flt: ItemFilter, fts: str | None = None, limit: int | None = None,
                    as_json: bool = False) -> tuple[list[str], Iterator[tuple]]:
         """(column names, row tuples) of the items matching the filter: for exports of many rows.
@@ -337,12 +326,36 @@ class Store:
         a month of items exports in a fraction of the time Python's encoder takes).
         """
         if as_json:
-            pairs = ", ".join(f"'{name}', {self._JSON_VALUE.get(name, expr)}" for name, expr in self.ITEM_COLUMNS)
-            columns = f"json_object({pairs}) AS item"
+            columns = f"{json_object_sql()} AS item"
         else:
-            columns = ", ".join(f"{expr} AS {name}" for name, expr in self.ITEM_COLUMNS)
+            columns = ", ".join(f"{expr} AS {name}" for name, expr in ITEM_COLUMNS)
         cursor = self._select_items(columns, flt, fts, limit, ordered=True)
         return [d[0] for d in cursor.description], cursor
+
+    def item_lines(self, flt: ItemFilter, fmt: str, fts: str | None = None, limit: int | None = None,
+                   block: int = 1000) -> Iterator[list[bytes]]:
+        """The items matching the filter, newest (or best) first, each as a line of JSON ("jsonl") or
+        a CSV record ("csv", the bytes Python's csv module writes, formulas defused), in blocks. SQLite
+        builds and encodes every line: no row passes through Python's text, csv or JSON code, which
+        took most of a month's export."""
+        line = f"{json_object_sql()} || char(10)" if fmt == "jsonl" else csv_record_sql()
+        cursor = self._select_items(f"CAST({line} AS BLOB)", flt, fts, limit, ordered=True)
+        while rows := cursor.fetchmany(block):
+            yield [text for (text,) in rows]
+
+    def time_splits(self, flt: ItemFilter, parts: int, min_items: int) -> list[str]:
+        """Times that cut the items between flt.since and flt.until into `parts` runs of about equal
+        size, newest first, or none when fewer than `min_items` are there. Read from the time index
+        alone (milliseconds for a month): the other filters may leave the runs unequal."""
+        when = "COALESCE(published_at, fetched_at)"
+        where = " AND ".join([f"{when} >= :since"] * bool(flt.since) + [f"{when} < :until"] * bool(flt.until)) or "1"
+        args = {"since": flt.since, "until": flt.until}
+        total = self.conn.execute(f"SELECT COUNT(*) FROM items WHERE {where}", args).fetchone()[0]
+        if total < min_items or parts < 2:
+            return []
+        cuts = [self.conn.execute(f"SELECT {when} FROM items WHERE {where} ORDER BY {when} DESC LIMIT 1 OFFSET :n",
+                                  {**args, "n": total * k // parts}).fetchone()[0] for k in range(1, parts)]
+        return sorted(set(cuts), reverse=True)
 
     def count_items(self, flt: ItemFilter, fts: str | None = None) -> int:
         """How many items query_rows would give (for a progress bar)."""
