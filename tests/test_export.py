@@ -89,6 +89,12 @@ def test_csv_and_json_lines_are_what_one_python_process_writes(big_db, flt, tmp_
         for workers in (1, 3):  # 3: the newest run here, two in forked processes
             assert exported(store, flt, "csv", workers, tmp_path) == expected_csv
             assert exported(store, flt, "jsonl", workers, tmp_path) == expected_jsonl
+        # and the JSON says what the columns hold: booleans, a label or null, the lists as lists
+        names, rows = store.query_rows(flt)
+        assert [json.loads(line) for line in expected_jsonl.splitlines()] == [
+            dict(zip(names, row, strict=True)) | {"relevant": bool(row[10]), "label": None if row[11] is None else
+                                                  bool(row[11]), "matches": json.loads(row[15]),
+                                                  "explanation": json.loads(row[16])} for row in rows]
     assert not list(tmp_path.iterdir())  # the parts' files are gone
 
 

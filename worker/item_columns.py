@@ -19,9 +19,10 @@ CSV_HEADER = ",".join(name for name, _ in ITEM_COLUMNS) + "\r\n"
 # Columns of text a feed chose (or a URL it redirected to): in CSV, defused if they would start a
 # formula. The others are numbers, or times and JSON we write, which never start so.
 CSV_TEXT_COLUMNS = frozenset({"feed", "feed_url", "title", "summary", "link", "lang"})
+# JSON true and false are constants SQLite computes once per query, not a json() parse per row.
 _JSON_VALUE = {"matches": "json(i.matches)", "explanation": "json(i.explanation)",
-               "relevant": "json(CASE i.relevant WHEN 1 THEN 'true' ELSE 'false' END)",
-               "label": "json(CASE l.relevant WHEN 1 THEN 'true' WHEN 0 THEN 'false' ELSE 'null' END)"}
+               "relevant": "CASE i.relevant WHEN 1 THEN json('true') ELSE json('false') END",
+               "label": "CASE l.relevant WHEN 1 THEN json('true') WHEN 0 THEN json('false') END"}
 
 
 def json_object_sql() -> str:

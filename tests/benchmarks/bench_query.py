@@ -1,6 +1,10 @@
 """Benchmark: querying a database that holds the December 2022 corpus (62,127 items), end to end
 (process start included): search, export of the month, stats.
 
+Each export is also set against a reference run in the same invocation: a bare Python script (start,
+sqlite3, the same SELECT, one process) writing the same rows with the csv module, or SQLite's
+json_object lines, as a one-file exporter would.
+
     python tests/benchmarks/bench_query.py
 """
 
@@ -20,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from worker.clock import utcnow
+from worker.item_columns import ITEM_COLUMNS, json_object_sql
 from worker.parse import canonical_url
 from worker.records import FeedUpdate, NewItem
 from worker.relevance.classify import classify
@@ -56,6 +61,34 @@ def build(db: Path) -> int:
     return n
 
 
+# The bare reference: one process, the same query, csv.writer or SQLite's JSON lines.
+REFERENCE = """
+import csv, sqlite3, sys
+db, fmt, columns, out_path = sys.argv[1:5]
+conn = sqlite3.connect(db)
+rows = conn.execute(f"SELECT {columns} FROM items i JOIN feeds f ON f.id = i.feed_id "
+                    "LEFT JOIN labels l ON l.item_id = i.id WHERE COALESCE(i.published_at, i.fetched_at) >= ? "
+                    "AND COALESCE(i.published_at, i.fetched_at) < ? "
+                    "ORDER BY COALESCE(i.published_at, i.fetched_at) DESC, i.id DESC", ("2022-12-01", "2023-01-01"))
+with open(out_path, "w", encoding="utf-8", newline="") as out:
+    if fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow([d[0] for d in rows.description])
+        writer.writerows(rows)
+    else:
+        for (line,) in rows:
+            out.write(line + "\\n")
+"""
+
+
+def reference(db: Path, fmt: str, out: str) -> float:
+    columns = (json_object_sql() if fmt == "jsonl" else
+               ", ".join(f"{expr} AS {name}" for name, expr in ITEM_COLUMNS))
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", REFERENCE, str(db), fmt, columns, out], check=True)
+    return time.perf_counter() - start
+
+
 def timed(*args: str) -> tuple[float, str]:
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "worker", *args], cwd=REPO, capture_output=True, text=True,
@@ -86,6 +119,15 @@ def main() -> None:
         for name, args in runs:
             best = min(timed(*args)[0] for _ in range(3))
             print(f"  {name:45} {best:.2f} s (best of 3, process start included)")
+        for fmt in ("csv", "jsonl"):
+            args = ["--db", str(db), "export", "--since", "2022-12-01", "--until", "2023-01-01", "--format", fmt,
+                    "-o", f"{tmp}/month.{fmt}"]
+            ours, ref = [], []
+            for _ in range(5):  # interleaved, so that both see the same state of the machine
+                ours.append(timed(*args)[0])
+                ref.append(reference(db, fmt, f"{tmp}/reference.{fmt}"))
+            print(f"  export the month, {fmt:5}: newswatch {min(ours):.2f} s, bare one-process reference "
+                  f"{min(ref):.2f} s: {min(ours) / min(ref):.2f}x (best of 5 each)")
         rows = Path(f"{tmp}/month.jsonl").read_text(encoding="utf-8").count("\n")
         print(f"  (the month export holds {rows:,} rows)")
 
