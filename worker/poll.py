@@ -30,7 +30,7 @@ from .parse import ParsedFeed, parse_feed
 from .processes import can_fork, default_workers, worker_pool
 from .records import FAILED_STATUSES, FeedState, FeedUpdate, NewItem
 from .relevance.classify import classify
-from .relevance.rules import RuleSet, load_rules
+from .relevance.rules import RuleSet, RulesText, compile_rules, read_rules
 from .schedule import MAX_DELAY, next_poll, publishing
 from .store import DatabaseFailure, Store, database_failure
 from .text import plural
@@ -100,13 +100,13 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
 
 def _poll(cfg: Config, all_feeds: bool, stop: threading.Event | None, ruleset: RuleSet | None,
           progress: Progress | None, summary: PollSummary, parser: FeedParser | None) -> None:
-    ruleset = ruleset or load_rules(cfg.classifier.rules)
+    rules = ruleset or read_rules(cfg.classifier.rules)  # compiled once the fetches are under way
     feed_list = read_opml(cfg.feeds.opml)
     with Store(cfg.database.path) as store:
         reserve_poll_status(cfg.database.path)  # while there is room: a full disk can still be reported
         store.sync_feeds((f.url, f.title, f.language) for f in feed_list)
         due = store.due_feeds(all_feeds=all_feeds)
-        moved, finished = _fetch_and_store(cfg, store, ruleset, due, stop, progress, summary, parser)
+        moved, finished = _fetch_and_store(cfg, store, rules, due, stop, progress, summary, parser)
         if moved:  # even when stopped: the store already knows these feeds moved
             replace_urls(cfg.feeds.opml, moved)
         if not finished:
@@ -124,7 +124,7 @@ POLLS_PER_TRANSACTION = 250  # polls without items (304s, errors) recorded in on
 PARSE_IN_PROCESSES_MIN_FEEDS = 16  # fewer feeds are parsed before worker processes would have started
 
 
-def _fetch_and_store(cfg: Config, store: Store, ruleset: RuleSet, due: list[FeedState],
+def _fetch_and_store(cfg: Config, store: Store, rules: RuleSet | RulesText, due: list[FeedState],
                      stop: threading.Event | None, progress: Progress | None,
                      summary: PollSummary, parser: FeedParser | None) -> tuple[dict[str, str], bool]:
     """Fetch and parse the due feeds in threads, store each as it arrives; (the feeds that moved
@@ -151,6 +151,9 @@ def _fetch_and_store(cfg: Config, store: Store, ruleset: RuleSet, due: list[Feed
         pool.submit(_fetch_and_parse, fetcher, parser, feed, slots, halt, arrived)
     waiting = len(due)
     try:
+        # Compiled while the first fetches are in flight: 0.1-0.3 s, a tenth of a cycle in which no
+        # feed changed. Rules that do not compile stop the cycle before anything is stored.
+        ruleset = compile_rules(rules) if isinstance(rules, RulesText) else rules
         while waiting:
             if stop is not None and stop.is_set():
                 halt.set()

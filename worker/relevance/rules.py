@@ -216,11 +216,31 @@ def _parse_toml(source: str, path: Path, what: str) -> dict:
 
 def load_rules(path: str | Path, overlay: bool = True) -> RuleSet:
     """The rules file, merged with its local overlay (overlay_path) when there is one."""
+    return compile_rules(read_rules(path, overlay))
+
+
+@dataclass(frozen=True)
+class RulesText:
+    """A rules file's text and its overlay's, read but not yet compiled."""
+    path: Path
+    source: str
+    local: Path
+    extra_source: str | None
+
+
+def read_rules(path: str | Path, overlay: bool = True) -> RulesText:
+    """The texts of a rules file and its overlay: a file that is missing or unreadable fails here, in
+    a millisecond; one that does not compile fails in compile_rules."""
     path = Path(path)
     source = _read_text(path, "rules file")
     local = overlay_path(path)
     extra_source = _read_text(local, "rules overlay") if overlay and local.exists() else None
-    return _compile(path, source, local, extra_source)
+    return RulesText(path, source, local, extra_source)
+
+
+def compile_rules(text: RulesText) -> RuleSet:
+    """The rule set of texts read by read_rules."""
+    return _compile(text.path, text.source, text.local, text.extra_source)
 
 
 # The daemon reloads the rules every cycle and each CLI command loads them: compiling takes ~0.2 s,
@@ -414,10 +434,11 @@ def parse_rules(data: dict, path: str = "<rules>", source: str = "") -> RuleSet:
         entries.sort(key=lambda e: entry_order(e, shadowed))
     anchors: set[str] = set()
     anchor_stems: set[str] = set()
+    # A rule's anchor: its concept with the fewest stems, then the rarest keys, then the fewest keys.
+    cost = {c: (len(stems_of[c]), sum(df.get(k, 0) for k in keys_of[c]), len(keys_of[c])) for c in concepts}
     for rule in rules:
         if rule.weight > 0:
-            anchor = min(rule.concepts, key=lambda c: (len(stems_of[c]), sum(df.get(k, 0) for k in keys_of[c]),
-                                                       len(keys_of[c])))
+            anchor = min(rule.concepts, key=cost.__getitem__)
             anchors |= keys_of[anchor]
             anchor_stems |= stems_of[anchor]
     ruleset.anchors = frozenset(anchors)
