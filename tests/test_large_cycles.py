@@ -113,3 +113,18 @@ def test_an_outage_over_many_feeds_is_recorded_in_one_transaction(tmp_path):
         [("error", 1, FEEDS)]
     assert db.execute("SELECT COUNT(*) FROM feeds WHERE last_error LIKE 'connection failed%' "
                       "AND next_poll_at > last_polled_at").fetchone() == (FEEDS,)
+
+
+def test_a_feed_that_takes_too_long_to_parse_is_an_error_and_holds_up_nobody(tmp_path, feed_server):
+    """3 MB of broken tags takes feedparser about half a minute here: the worker gives up after
+    timeout_seconds, and goes on parsing the other feeds."""
+    urls = serve_feeds(feed_server)
+    feed_server.documents["/f0"] = (b"<rss><channel><title>t</title><item><title>" + b"<a " * 1_000_000,
+                                    "application/rss+xml")
+    cfg = write_config(tmp_path, urls)
+    cfg.write_text(cfg.read_text().replace("timeout_seconds = 5", "timeout_seconds = 2"))
+    out = newswatch("--config", str(cfg), "poll")
+    assert out.returncode == 0 and f"{(FEEDS - 1) * PER_FEED} new items, {FEEDS - 1} relevant, 1 error" in out.stdout, out
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    assert db.execute("SELECT last_error FROM feeds WHERE url = ?", (urls[0],)).fetchone() == (
+        "parsing took over 2s (timeout_seconds): not parsed",)
