@@ -130,6 +130,8 @@ def _fetch_and_store(cfg: Config, store: Store, rules: RuleSet | RulesText, due:
                      summary: PollSummary, parser: FeedParser | None) -> tuple[dict[str, str], bool]:
     """Fetch and parse the due feeds in threads, store each as it arrives; (the feeds that moved
     permanently, old URL -> new, and whether every due feed was handled before a stop)."""
+    if not due:
+        return {}, True  # nothing to fetch, so no rules to compile (a fifth of a second)
     moved: dict[str, str] = {}
     batch: Polls = []  # polls without items, not yet recorded
     fetcher = Fetcher(cfg.poll)

@@ -10,7 +10,8 @@ no store).
 Reports, for the reference and each newswatch cycle: wall time and CPU-seconds (user + system, of the
 process and its worker processes), and for newswatch the peak RSS of the main process and of its
 largest worker. Cycles: the first, the unchanged second (poll --all: every feed asked, 304s) with its
-latency floor (feeds x latency / concurrency), and a plain second `poll` (nothing due yet).
+latency floor (feeds x latency / concurrency) and a bare reference of it (requests alone, as a whole
+process), the same cycle inside a running daemon, and a plain second `poll` (nothing due yet).
 """
 
 from __future__ import annotations
@@ -37,17 +38,35 @@ ALL_HOSTS = [f"127.0.0.{n}" for n in range(1, 17)]  # distinct hosts (--hosts 16
 HOSTS = ALL_HOSTS
 
 REFERENCE = r"""
-import sys, time, requests, feedparser
+import json, sys, time, requests, feedparser
 from concurrent.futures import ThreadPoolExecutor
 urls = open(sys.argv[1]).read().split()
 session = requests.Session()
 session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=16))
+etags = {}
 def one(url):
-    return len(feedparser.parse(session.get(url, timeout=20).content).entries)
+    resp = session.get(url, timeout=20)
+    etags[url] = resp.headers.get("ETag")
+    return len(feedparser.parse(resp.content).entries)
 start = time.perf_counter()
 with ThreadPoolExecutor(16) as pool:
     items = sum(pool.map(one, urls))
 print(time.perf_counter() - start, items)
+json.dump(etags, open(sys.argv[2], "w"))
+"""
+
+# The bare reference of an unchanged cycle, as a whole process (start included, as `poll --all` is
+# measured): the same conditional GETs, nothing else.
+REFERENCE_UNCHANGED = r"""
+import json, sys, requests
+from concurrent.futures import ThreadPoolExecutor
+etags = json.load(open(sys.argv[1]))
+session = requests.Session()
+session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=16))
+def one(url):
+    return session.get(url, headers={"If-None-Match": etags[url]}, timeout=20).status_code
+with ThreadPoolExecutor(16) as pool:
+    print(sum(code == 304 for code in pool.map(one, etags)))
 """
 
 # The daemon's view of an unchanged cycle: one long-lived process, so no start-up, and rules already
@@ -177,8 +196,14 @@ def run_newswatch(cfg: Path, *args: str) -> tuple[float, float, list[int], str]:
 def run_reference(urls: list[str], tmp: Path) -> tuple[float, float]:
     """(seconds of its fetch-and-parse, CPU-seconds of the whole process)."""
     (tmp / "urls.txt").write_text("\n".join(urls))
-    _, cpu, out, _ = run_timed([sys.executable, "-c", REFERENCE, str(tmp / "urls.txt")])
+    _, cpu, out, _ = run_timed([sys.executable, "-c", REFERENCE, str(tmp / "urls.txt"), str(tmp / "etags.json")])
     return float(out.split()[0]), cpu
+
+
+def run_reference_unchanged(tmp: Path) -> tuple[float, float, str]:
+    """(seconds, CPU-seconds, how many answered 304) of the bare unchanged cycle, process start included."""
+    wall, cpu, out, _ = run_timed([sys.executable, "-c", REFERENCE_UNCHANGED, str(tmp / "etags.json")])
+    return wall, cpu, out
 
 
 def write_config(tmp: Path, urls: list[str], concurrency: int = 16, per_host: int = 4) -> Path:
@@ -280,6 +305,10 @@ def run_case(args: argparse.Namespace, hosts: int) -> None:
             print(f"  unchanged second cycle (poll --all, conditional GET): {second:.2f} s = "
                   f"{second / floor:.2f}x the latency floor of {floor:.2f} s; {cpu2:.2f} CPU-s = "
                   f"{cpu1 / cpu2:.1f}x fewer than the first; {sent.value / 1e6:.2f} MB sent, peak RSS {rss2[0]} MB; [{line}]")
+            bare, bare_cpu, not_modified = run_reference_unchanged(tmp)
+            print(f"  bare unchanged cycle (requests, 16 threads, conditional GET; process start included): {bare:.2f} s "
+                  f"= {bare / floor:.2f}x the latency floor, {bare_cpu:.2f} CPU-s, {not_modified} answered 304; "
+                  f"newswatch's is {second / bare:.2f}x it")
             _, _, out, _ = run_timed([sys.executable, "-c", DAEMON_CYCLE, str(cfg)])
             wall, cpu = (float(x) for x in out.split()[-2:])
             print(f"  the same unchanged cycle inside a running daemon (no process start): {wall:.2f} s = "
