@@ -32,6 +32,7 @@ class FeedHealth:
     next_poll_at: str | None = None
     last_error: str | None = None
     disabled_reason: str | None = None
+    stored_name: str | None = None  # what the database calls it: the list's name, else its own title
 
     @property
     def note(self) -> str | None:
@@ -56,14 +57,9 @@ class FeedHealth:
 def listed_feeds(cfg: Config) -> list[FeedHealth]:
     """The feed list's rows with their health, each under the name a person reads: the list's own
     name for it, else the feed's title as last fetched."""
-    rows = feed_health(cfg)
-    names: dict[str, str] = {}
-    if Path(cfg.database.path).exists():
-        with Store(cfg.database.path) as store:
-            names = store.feed_names()
     shown = []
-    for row in rows:
-        name = row.spec.title or names.get(row.spec.url)
+    for row in feed_health(cfg):
+        name = row.spec.title or row.stored_name
         if name == row.spec.url:
             name = None
         status: FeedHealthStatus = "blocked (403)" if row.http_status == 403 and row.status == "error" else row.status
@@ -86,7 +82,8 @@ def feed_health(cfg: Config) -> list[FeedHealth]:
         rows.append(FeedHealth(spec=spec, status=status, http_status=h.get("http_status"),
                                error_count=h.get("error_count") or 0, items=h.get("items", 0),
                                last_success_at=h.get("last_success_at"), next_poll_at=h.get("next_poll_at"),
-                               last_error=h.get("last_error"), disabled_reason=h.get("disabled_reason")))
+                               last_error=h.get("last_error"), disabled_reason=h.get("disabled_reason"),
+                               stored_name=h.get("title")))
     return rows
 
 

@@ -271,10 +271,6 @@ class Store:
             c.execute("INSERT INTO feeds (url, title, created_at) VALUES (?, ?, ?) "
                       "ON CONFLICT(url) DO UPDATE SET title = excluded.title", (url, title, iso(utcnow())))
 
-    def feed_names(self) -> dict[str, str]:
-        """Feed URL -> the name shown for it (list_title, else the feed's own title, else the URL)."""
-        return dict(self.conn.execute(f"SELECT f.url, {FEED_NAME} FROM feeds f").fetchall())
-
     def feed_health(self) -> list[dict]:
         """Every feed with its health and item count, active ones first."""
         return [dict(r) for r in self.db.query(
