@@ -33,6 +33,9 @@ def test_feeds_added_by_url_show_their_own_titles_everywhere(tmp_path, feed_serv
     listed = newswatch(*args, "feeds", "list").stdout
     for title, url in zip(OWN_TITLES, urls, strict=True):
         assert f"{title} <{url}>" in listed
+    exported = newswatch(*args, "feeds", "export").stdout  # another reader gets the names, not URLs
+    assert all(f'text="{title}" title="{title}" xmlUrl="{url}"' in exported
+               for title, url in zip(OWN_TITLES, urls, strict=True)), exported
     assert newswatch(*args, "poll", "--all").returncode == 0
     digest = newswatch(*args, "digest", "--dry-run").stdout
     assert digest.count(STORY["title"]) == 1, digest

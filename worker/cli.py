@@ -460,9 +460,11 @@ def feeds_import(ctx: Context, opml: str) -> None:
 @pass_ctx
 @user_errors
 def feeds_export(ctx: Context, output: str | None) -> None:
-    """Write the feed list as OPML 2.0, for another feed reader."""
-    from .feeds import read_opml, write_opml
-    specs = read_opml(ctx.cfg.feeds.opml)
+    """Write the feed list as OPML 2.0, for another feed reader: each feed under the name `feeds list`
+    shows (the list's name for it, else its own title as last fetched)."""
+    from .feeds import write_opml
+    from .health import listed_feeds
+    specs = [row.spec for row in listed_feeds(ctx.cfg)]
     if output:
         write_opml(output, specs, title="newswatch feeds")
         click.echo(f"exported {plural(len(specs), 'feed')} to {output}", err=True)
