@@ -6,6 +6,8 @@ import csv
 import dataclasses
 import io
 import json
+import os
+import threading
 from datetime import timedelta
 
 import pytest
@@ -18,7 +20,7 @@ from worker.store import Store
 from conftest import newswatch
 
 # Cells that test the CSV quoting and the formula guard: separators, quotes, line ends, formula starts.
-HOSTILE = ["plain", "a, comma", 'a "quote"', "line\nbreak", "cr\rhere", "crlf\r\nend", "=SUM(A1:A2)", "+1", "-1",
+HOSTILE = ["plain", "nul\x00inside", "a, comma", 'a "quote"', "line\nbreak", "cr\rhere", "crlf\r\nend", "=SUM(A1:A2)", "+1", "-1",
            "@cmd", "\tTab", "\rCR first", "=a, \"both\"", "", "Şam'da görüşme — “quotes”", "emoji 🇹🇷🇸🇾"]
 FEEDS = ["https://a.example/feed", "https://b.example/=feed", "https://c.example/rss"]
 
@@ -67,11 +69,16 @@ def python_csv(store: Store, flt: ItemFilter) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def exported(store: Store, flt: ItemFilter, fmt: str, workers: int, tmp_path) -> bytes:
-    out = io.BytesIO()
-    n = export_items(store, flt, None, fmt, out, workers, spool_dir=tmp_path, min_parallel=1)
-    data = out.getvalue()
+def exported(db, flt: ItemFilter, fmt: str, workers: int, tmp_path) -> bytes:
+    """The export into a real file (into a pipe, one process writes it), its parts spooled apart."""
+    path, spool = tmp_path / f"out.{fmt}", tmp_path / "spool"
+    spool.mkdir(exist_ok=True)
+    with path.open("wb") as out:
+        n = export_items(db, flt, None, fmt, out, workers, spool_dir=spool, min_parallel=1)
+    data = path.read_bytes()
+    path.unlink()
     assert n == (data.count(b"\n") if fmt == "jsonl" else len(list(csv.reader(io.StringIO(data.decode())))) - 1)
+    assert not list(spool.iterdir())  # the parts' files are gone
     return data
 
 
@@ -81,21 +88,42 @@ FILTERS = [ItemFilter(), ItemFilter(relevant=True), ItemFilter(since="2024-12-02
 
 @pytest.mark.parametrize("flt", FILTERS, ids=["all", "relevant", "window", "feed+lang", "until-a-tie"])
 def test_csv_and_json_lines_are_what_one_python_process_writes(big_db, flt, tmp_path):
-    with Store(big_db, create=False) as store:
+    with Store(big_db, create=False) as store:  # closed before the export forks
         assert len(store.time_splits(flt, 3, 1)) == 2  # so three runs, two of them forked
         expected_csv = python_csv(store, flt)
         _, rows = store.query_rows(flt, as_json=True)
         expected_jsonl = "".join(line + "\n" for (line,) in rows).encode("utf-8")
-        for workers in (1, 3):  # 3: the newest run here, two in forked processes
-            assert exported(store, flt, "csv", workers, tmp_path) == expected_csv
-            assert exported(store, flt, "jsonl", workers, tmp_path) == expected_jsonl
-        # and the JSON says what the columns hold: booleans, a label or null, the lists as lists
-        names, rows = store.query_rows(flt)
-        assert [json.loads(line) for line in expected_jsonl.splitlines()] == [
-            dict(zip(names, row, strict=True)) | {"relevant": bool(row[10]), "label": None if row[11] is None else
-                                                  bool(row[11]), "matches": json.loads(row[15]),
-                                                  "explanation": json.loads(row[16])} for row in rows]
-    assert not list(tmp_path.iterdir())  # the parts' files are gone
+        names, plain = store.query_rows(flt)
+        objects = [dict(zip(names, row, strict=True)) | {
+            "relevant": bool(row[10]), "label": None if row[11] is None else bool(row[11]),
+            "matches": json.loads(row[15]), "explanation": json.loads(row[16])} for row in plain]
+    for workers in (1, 3):  # 3: the newest run here, two in forked processes
+        assert exported(big_db, flt, "csv", workers, tmp_path) == expected_csv
+        assert exported(big_db, flt, "jsonl", workers, tmp_path) == expected_jsonl
+    # and the JSON says what the columns hold: booleans, a label or null, the lists as lists
+    assert [json.loads(line) for line in expected_jsonl.splitlines()] == objects
+
+
+def test_a_small_export_cut_into_runs_keeps_every_tail(tmp_path):
+    """Each run ends in a block smaller than a file buffer: a forked part must flush it."""
+    db = tmp_path / "small.db"
+    fill(db, 10)
+    for fmt in ("csv", "jsonl"):
+        one = exported(db, ItemFilter(), fmt, 1, tmp_path)
+        assert exported(db, ItemFilter(), fmt, 3, tmp_path) == one and one.count(b"https://x.example/") == 10
+
+
+def test_an_export_into_a_pipe_is_the_same(big_db, tmp_path):
+    read_end, write_end = os.pipe()
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: os.read(read_end, 1 << 16), b"")))
+    reader.start()
+    with os.fdopen(write_end, "wb") as out:
+        n = export_items(big_db, ItemFilter(), None, "jsonl", out, 3, spool_dir=tmp_path, min_parallel=1)
+    reader.join()
+    os.close(read_end)
+    assert b"".join(chunks) == exported(big_db, ItemFilter(), "jsonl", 1, tmp_path)
+    assert n == PARALLEL_MIN_ITEMS + 1_500
 
 
 def test_runs_cut_at_times_add_up_to_the_whole_export(big_db):

@@ -274,19 +274,20 @@ def export(ctx: Context, relevant, since, until, feed, lang, fts, fmt: str, outp
     from .processes import default_workers
     from .store import Store
     flt = build_filter(relevant, since, until, feed, lang)
-    with Store(ctx.cfg.database.path, create=False) as store:
-        if output is None:
-            sys.stdout.flush()
-            export_items(store, flt, fts, fmt, sys.stdout.buffer, default_workers())
-            return
-        with open(output, "wb") as out:
-            spool_dir = Path(output).resolve().parent  # the parts written in parallel wait beside it
-            if sys.stderr.isatty():
-                with click.progressbar(length=store.count_items(flt, fts), label="exporting",
-                                       file=sys.stderr, show_pos=True) as bar:
-                    n = export_items(store, flt, fts, fmt, out, default_workers(), bar.update, spool_dir)
-            else:
-                n = export_items(store, flt, fts, fmt, out, default_workers(), spool_dir=spool_dir)
+    db = Path(ctx.cfg.database.path)
+    with Store(db, create=False) as store:  # a missing database is said before the output is created
+        total = store.count_items(flt, fts) if output and sys.stderr.isatty() else None
+    if output is None:
+        sys.stdout.flush()
+        export_items(db, flt, fts, fmt, sys.stdout.buffer, default_workers())
+        return
+    with open(output, "wb") as out:
+        spool_dir = Path(output).absolute().parent  # the parts written in parallel wait beside it
+        if total is not None:
+            with click.progressbar(length=total, label="exporting", file=sys.stderr, show_pos=True) as bar:
+                n = export_items(db, flt, fts, fmt, out, default_workers(), bar.update, spool_dir)
+        else:
+            n = export_items(db, flt, fts, fmt, out, default_workers(), spool_dir=spool_dir)
     click.echo(f"exported {plural(n, 'item')} to {output}", err=True)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -57,30 +59,45 @@ def parse_when(value: str | None, option: str) -> str | None:
     raise UsageError(f"{option}: not a date: {value!r} (use YYYY-MM-DD, YYYY-MM-DDTHH:MM, or 7d / 12h / 2w)")
 
 
-def export_items(store: Store, flt: ItemFilter, fts: str | None, fmt: str, out: IO[bytes], workers: int = 1,
+def export_items(db_path: Path, flt: ItemFilter, fts: str | None, fmt: str, out: IO[bytes], workers: int = 1,
                  progress: Callable[[int], object] | None = None, spool_dir: Path | None = None,
                  min_parallel: int = PARALLEL_MIN_ITEMS) -> int:
     """Write the items matching the filter to `out` in `fmt` (UTF-8), newest first, or best first with
     a full-text query `fts`; returns how many. `progress(n)` hears of rows as they are written.
 
     CSV and JSON lines are built by SQLite (Store.item_lines), which then keeps one core busy. So a
-    large export by time is cut into a run of times per worker: the newest run is written here while
-    forked processes write the others, each to an unnamed file in `spool_dir`, copied to `out` in
-    order. The bytes are those one process writes."""
-    if fmt not in ("csv", "jsonl"):
-        names, rows = store.query_rows(flt, fts=fts, as_json=fmt == "json")
-        with _text(out) as text:
-            return write_rows(names, rows if progress is None else _ticking(rows, progress), fmt, text)
-    cuts = store.time_splits(flt, workers, min_parallel) if workers > 1 and fts is None and can_fork() else []
+    large export by time into a file is cut into a run of times per worker: the newest run is written
+    here while forked processes write the others, each to an unnamed file in `spool_dir`, copied to
+    `out` in order. The bytes are those one process writes, and every run stops at the last item
+    stored when the export began. An export into a pipe or a terminal is written by one process: it
+    would spool most of its bytes into the temporary directory."""
+    from .store import Store
+    with Store(db_path, create=False) as store:
+        if fmt not in ("csv", "jsonl"):
+            names, rows = store.query_rows(flt, fts=fts, as_json=fmt == "json")
+            with _text(out) as text:
+                return write_rows(names, rows if progress is None else _ticking(rows, progress), fmt, text)
+        cuts: list[str] = []
+        if workers > 1 and fts is None and can_fork() and _is_regular_file(out):
+            cuts = store.time_splits(flt, workers, min_parallel)
+        if not cuts:
+            return write_lines(store, flt, fmt, out, fts, progress, header=True)
+        flt = dataclasses.replace(flt, max_id=store.last_item_id())
+    # The database is closed before the fork: a child inherits none of this process's SQLite state.
     runs = [dataclasses.replace(flt, since=since, until=until)
             for since, until in zip([*cuts, flt.since], [flt.until, *cuts], strict=True)]
     with ExitStack() as cleanup:
-        spools = [cleanup.enter_context(tempfile.TemporaryFile(dir=spool_dir)) for _ in runs[1:]]
+        try:
+            spools = [cleanup.enter_context(tempfile.TemporaryFile(dir=spool_dir)) for _ in runs[1:]]
+        except OSError as e:
+            raise ExportFailed(f"export: no room for its parts in {spool_dir or tempfile.gettempdir()}: "
+                               f"{e.strerror}") from None
         calls: list[ForkedCall] = []
         cleanup.callback(_stop, calls)  # if the export fails or is interrupted
         for run, spool in zip(runs[1:], spools, strict=True):
-            calls.append(ForkedCall(_write_forked_run, store.path, run, fmt, spool))
-        count = write_lines(store, runs[0], fmt, out, fts, progress, header=True)
+            calls.append(ForkedCall(_write_forked_run, db_path, run, fmt, spool))
+        with Store(db_path, create=False) as store:
+            count = write_lines(store, runs[0], fmt, out, None, progress, header=True)
         for call, spool in zip(calls, spools, strict=True):
             try:
                 n = call.result()
@@ -111,16 +128,29 @@ def write_lines(store: Store, flt: ItemFilter, fmt: str, out: IO[bytes], fts: st
 
 
 def _write_forked_run(db_path: Path, flt: ItemFilter, fmt: str, spool: IO[bytes]) -> int:
-    """In a forked process: write one run of an export to `spool`."""
-    from .store import Store  # this process's own connection: one inherited across fork is unsafe
+    """In a forked process: write one run of an export to `spool`, flushed (the process ends with
+    os._exit, which flushes nothing)."""
+    from .store import Store
     checkpoint("export.part")
     with Store(db_path, create=False) as store:
-        return write_lines(store, flt, fmt, spool)
+        n = write_lines(store, flt, fmt, spool)
+    spool.flush()
+    return n
+
+
+def _is_regular_file(out: IO[bytes]) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(out.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both OSError and ValueError
+        return False
 
 
 def _stop(calls: list[ForkedCall]) -> None:
     for call in calls:
-        call.stop()
+        try:
+            call.stop()
+        except OSError:
+            pass  # gone already: the others still need stopping
 
 
 def _ticking(rows: Iterable[tuple], progress: Callable[[int], object]) -> Iterator[tuple]:
@@ -174,4 +204,4 @@ def write_rows(names: list[str], rows: Iterable[tuple], fmt: str, out: TextIO) -
             count += 1
         out.write("\n]\n" if count else "]\n")
         return count
-    raise UsageError(f"--format: one of {', '.join(FORMATS)}")
+    raise UsageError("--format: table or json here (CSV and JSON lines are written by write_lines)")

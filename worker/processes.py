@@ -71,9 +71,9 @@ class ForkedCall:
     """`fn(*args)` running in a forked child process; result() waits for it. For work that is
     done once (one slice of an export): no pool to start, nothing to import. The child must not
     touch the parent's open connections or threads; it ends with os._exit, running no cleanup of
-    the parent's."""
+    the parent's (so fn flushes what it writes)."""
 
-    def __init__(self, fn: Callable[..., Any], *args: Any):
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
         read_end, write_end = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child
@@ -91,15 +91,19 @@ class ForkedCall:
             finally:
                 os._exit(status)
         os.close(write_end)
-        self._read_end = read_end
-        self._ended = False
+        self._read_end: int | None = read_end
+        self._reaped = False
 
     def result(self) -> Any:
         """What fn returned; ForkedCallFailed with its error, or with how its process ended."""
-        with os.fdopen(self._read_end, "rb") as pipe:
-            data = pipe.read()
+        assert self._read_end is not None, "result() is asked once"
+        try:
+            with os.fdopen(self._read_end, "rb") as pipe:
+                data = pipe.read()
+        finally:
+            self._read_end = None  # closed, even when Ctrl-C cut the read
         _, status = os.waitpid(self.pid, 0)
-        self._ended = True
+        self._reaped = True
         if not data:
             raise ForkedCallFailed(f"worker process {self.pid} ended ({_how_it_ended(status)}) before its result")
         ok, value = pickle.loads(data)
@@ -107,18 +111,19 @@ class ForkedCall:
             raise ForkedCallFailed(value)
         return value
 
-
     def stop(self) -> None:
         """End the call if it is still running (its result no longer wanted), and reap its process."""
-        if self._ended:
+        if self._read_end is not None:
+            os.close(self._read_end)
+            self._read_end = None
+        if self._reaped:
             return
-        self._ended = True
-        os.close(self._read_end)
         try:
             os.kill(self.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
         os.waitpid(self.pid, 0)
+        self._reaped = True
 
 
 def _how_it_ended(status: int) -> str:

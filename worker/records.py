@@ -75,6 +75,7 @@ class ItemFilter:
     until: str | None = None  # exclusive
     feed: str | None = None  # a feed URL, or part of a feed's title or URL
     lang: str | None = None
+    max_id: int | None = None  # none stored after this one (the parts of one export agree)
 
 
 @dataclass(kw_only=True)

@@ -316,7 +316,7 @@ class Store:
 
     def query_rows(self, flt: ItemFilter, fts: str | None = None, limit: int | None = None,
                    as_json: bool = False) -> tuple[list[str], Iterator[tuple]]:
-        """(column names, row tuples) of the items matching the filter: for exports of many rows.
+        """(column names, row tuples) of the items matching the filter.
 
         With as_json, each row is one column holding the item as a JSON object, built by SQLite (in C:
         a month of items exports in a fraction of the time Python's encoder takes).
@@ -338,6 +338,10 @@ class Store:
         cursor = self._select_items(f"CAST({line} AS BLOB)", flt, fts, limit, ordered=True)
         while rows := cursor.fetchmany(block):
             yield [text for (text,) in rows]
+
+    def last_item_id(self) -> int:
+        """The id of the item stored last (0 for none)."""
+        return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0]
 
     def time_splits(self, flt: ItemFilter, parts: int, min_items: int) -> list[str]:
         """Times that cut the items between flt.since and flt.until into `parts` runs of about equal
@@ -377,6 +381,9 @@ class Store:
         if flt.lang:
             where.append("i.lang = ?")
             args.append(flt.lang)
+        if flt.max_id is not None:
+            where.append("i.id <= ?")
+            args.append(flt.max_id)
         select = (f"SELECT {columns} FROM items i JOIN feeds f ON f.id = i.feed_id "
                   "LEFT JOIN labels l ON l.item_id = i.id")
         if fts:
