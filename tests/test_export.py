@@ -7,6 +7,8 @@ import dataclasses
 import io
 import json
 import os
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
@@ -149,6 +151,12 @@ def test_the_cli_export_matches_and_a_dead_part_fails_it(big_db, tmp_path):
     assert done.stderr.strip() == f"exported {PARALLEL_MIN_ITEMS + 1_500} items to {out}"
     lines = out.read_bytes().splitlines()
     assert len(lines) == PARALLEL_MIN_ITEMS + 1_500 and len({json.loads(x)["id"] for x in lines}) == len(lines)
+    for args in ([], ["-o", "/dev/stdout"]):  # `export > file`: standard output is a file, cut into runs too
+        redirected = tmp_path / "redirected.jsonl"
+        with redirected.open("wb") as f:
+            subprocess.run([sys.executable, "-m", "worker", "--db", str(big_db), "export", "--format", "jsonl", *args],
+                           stdout=f, check=True, cwd=tmp_path)
+        assert redirected.read_bytes() == out.read_bytes()
 
     killed = newswatch("--db", str(big_db), "export", "-o", str(tmp_path / "month.csv"),
                        env={"NEWSWATCH_KILL_AT": "export.part:1"})

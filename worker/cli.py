@@ -282,12 +282,11 @@ def export(ctx: Context, relevant, since, until, feed, lang, fts, fmt: str, outp
         export_items(db, flt, fts, fmt, sys.stdout.buffer, default_workers())
         return
     with open(output, "wb") as out:
-        spool_dir = Path(output).absolute().parent  # the parts written in parallel wait beside it
         if total is not None:
             with click.progressbar(length=total, label="exporting", file=sys.stderr, show_pos=True) as bar:
-                n = export_items(db, flt, fts, fmt, out, default_workers(), bar.update, spool_dir)
+                n = export_items(db, flt, fts, fmt, out, default_workers(), bar.update)
         else:
-            n = export_items(db, flt, fts, fmt, out, default_workers(), spool_dir=spool_dir)
+            n = export_items(db, flt, fts, fmt, out, default_workers())
     click.echo(f"exported {plural(n, 'item')} to {output}", err=True)
 
 

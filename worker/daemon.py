@@ -19,7 +19,7 @@ from .delivery import send_digest
 from .errors import NewswatchError
 from .feeds import read_opml
 from .locks import FileLock
-from .poll import FeedParser, poll_cycle
+from .poll import PARSE_TIME_FACTOR, FeedParser, poll_cycle
 from .relevance.rules import load_rules
 
 log = logging.getLogger("newswatch")
@@ -105,10 +105,10 @@ def run_daemon(cfg: Config) -> None:
     try:
         scheduler.start()
     finally:
-        # A running poll sees `stop` and ends once its in-flight fetches hit their deadline; a digest
-        # ends once SMTP answers or times out. Wait for them before giving up the lock, so a new daemon
-        # never overlaps this one's last job.
-        limit = time.monotonic() + cfg.poll.timeout_seconds + cfg.smtp.timeout_seconds + 5
+        # A running poll sees `stop` and ends once its in-flight fetches hit their deadline and its
+        # parses in flight end (within twice that); a digest ends once SMTP answers or times out. Wait
+        # for them before giving up the lock, so a new daemon never overlaps this one's last job.
+        limit = time.monotonic() + PARSE_TIME_FACTOR * cfg.poll.timeout_seconds + cfg.smtp.timeout_seconds + 5
         for t in threading.enumerate():
             if t.name.startswith("ThreadPoolExecutor") and t is not threading.current_thread():
                 t.join(timeout=max(0.0, limit - time.monotonic()))

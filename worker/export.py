@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from .records import ItemFilter
     from .store import Store
 
+log = logging.getLogger(__name__)
 FORMATS = ("table", "csv", "json", "jsonl")
 TABLE_COLUMNS = (("id", 7), ("published_at", 16), ("score", 6), ("relevant", 3), ("feed", 22), ("title", 0))
 _RELATIVE = re.compile(r"^([0-9]{1,9})([dhw])$")
@@ -67,10 +69,10 @@ def export_items(db_path: Path, flt: ItemFilter, fts: str | None, fmt: str, out:
 
     CSV and JSON lines are built by SQLite (Store.item_lines), which then keeps one core busy. So a
     large export by time into a file is cut into a run of times per worker: the newest run is written
-    here while forked processes write the others, each to an unnamed file in `spool_dir`, copied to
-    `out` in order. The bytes are those one process writes, and every run stops at the last item
-    stored when the export began. An export into a pipe or a terminal is written by one process: it
-    would spool most of its bytes into the temporary directory."""
+    here while forked processes write the others, each to an unnamed file in `spool_dir` (by default
+    the output's own directory), copied to `out` in order. The bytes are those one process writes,
+    and no run includes an item stored after the export began. An export into a pipe or a terminal,
+    a JSON array, an export with `fts`, and one on a single core are written by one process."""
     from .store import Store
     with Store(db_path, create=False) as store:
         if fmt not in ("csv", "jsonl"):
@@ -88,10 +90,12 @@ def export_items(db_path: Path, flt: ItemFilter, fts: str | None, fmt: str, out:
             for since, until in zip([*cuts, flt.since], [flt.until, *cuts], strict=True)]
     with ExitStack() as cleanup:
         try:
+            spool_dir = spool_dir or _directory_of(out)
             spools = [cleanup.enter_context(tempfile.TemporaryFile(dir=spool_dir)) for _ in runs[1:]]
-        except OSError as e:
-            raise ExportFailed(f"export: no room for its parts in {spool_dir or tempfile.gettempdir()}: "
-                               f"{e.strerror}") from None
+        except OSError as e:  # a directory we may not write: one process writes it all
+            log.info("export in one process: no files for its parts in %s (%s)", spool_dir, e.strerror)
+            with Store(db_path, create=False) as store:
+                return write_lines(store, flt, fmt, out, None, progress, header=True)
         calls: list[ForkedCall] = []
         cleanup.callback(_stop, calls)  # if the export fails or is interrupted
         for run, spool in zip(runs[1:], spools, strict=True):
@@ -136,6 +140,17 @@ def _write_forked_run(db_path: Path, flt: ItemFilter, fmt: str, spool: IO[bytes]
         n = write_lines(store, flt, fmt, spool)
     spool.flush()
     return n
+
+
+def _directory_of(out: IO[bytes]) -> Path | None:
+    """The directory of the file `out` writes to (on Linux, also for a standard output sent to a file
+    or -o /dev/stdout), so that an export's parts wait on the disk that will hold it; None where
+    that cannot be told (the temporary directory then)."""
+    link = Path(f"/proc/self/fd/{out.fileno()}")
+    try:
+        return Path(os.path.realpath(link)).parent if link.exists() else None
+    except OSError:
+        return None
 
 
 def _is_regular_file(out: IO[bytes]) -> bool:
