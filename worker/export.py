@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from .store import Store
 
 log = logging.getLogger(__name__)
-FORMATS = ("table", "csv", "json", "jsonl")
 TABLE_COLUMNS = (("id", 7), ("published_at", 16), ("score", 6), ("relevant", 3), ("feed", 22), ("title", 0))
 _RELATIVE = re.compile(r"^([0-9]{1,9})([dhw])$")
 # An export of at least this many items (by the time index) is written by a process per core: for
@@ -92,10 +91,9 @@ def export_items(db_path: Path, flt: ItemFilter, fts: str | None, fmt: str, out:
         try:
             spool_dir = spool_dir or _directory_of(out)
             spools = [cleanup.enter_context(tempfile.TemporaryFile(dir=spool_dir)) for _ in runs[1:]]
-        except OSError as e:  # a directory we may not write: one process writes it all
+        except OSError as e:  # a directory we may not write: this process writes it all
             log.info("export in one process: no files for its parts in %s (%s)", spool_dir, e.strerror)
-            with Store(db_path, create=False) as store:
-                return write_lines(store, flt, fmt, out, None, progress, header=True)
+            runs, spools = [flt], []
         calls: list[ForkedCall] = []
         cleanup.callback(_stop, calls)  # if the export fails or is interrupted
         for run, spool in zip(runs[1:], spools, strict=True):

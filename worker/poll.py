@@ -250,7 +250,7 @@ class FeedParser:
         try:
             return pool.submit(_parse_in_worker, body, url, content_type, language, seconds).result()
         except ParseTooLong:  # the alarm rang just as the parse ended
-            return ParsedFeed(error=f"parsing took over {seconds:g}s (twice timeout_seconds): not parsed")
+            return _took_too_long(seconds)
         except BrokenProcessPool:
             with self.lock:
                 if self.pool is pool:
@@ -280,13 +280,17 @@ def _parse_in_worker(body: bytes, url: str, content_type: str | None, language: 
     try:
         return parse_feed(body, url, content_type, language)
     except ParseTooLong:
-        return ParsedFeed(error=f"parsing took over {seconds:g}s (twice timeout_seconds): not parsed")
+        return _took_too_long(seconds)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _time_is_up(signum: int, frame: object) -> None:
     raise ParseTooLong
+
+
+def _took_too_long(seconds: float) -> ParsedFeed:
+    return ParsedFeed(error=f"parsing took over {seconds:g}s (twice timeout_seconds): not parsed")
 
 
 @dataclass(kw_only=True)
