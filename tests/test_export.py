@@ -52,8 +52,17 @@ def fill(db, n: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def big_db(tmp_path_factory):
+def items_db(tmp_path_factory):
+    """Enough items for runs cut among ties; the library tests cut them whatever their number."""
     db = tmp_path_factory.mktemp("export") / "items.db"
+    fill(db, 3_000)
+    return db
+
+
+@pytest.fixture(scope="module")
+def big_db(tmp_path_factory):
+    """Enough items for the CLI to cut an export into runs by itself."""
+    db = tmp_path_factory.mktemp("export") / "big.db"
     fill(db, PARALLEL_MIN_ITEMS + 1_500)
     return db
 
@@ -89,8 +98,8 @@ FILTERS = [ItemFilter(), ItemFilter(relevant=True), ItemFilter(since="2024-12-02
 
 
 @pytest.mark.parametrize("flt", FILTERS, ids=["all", "relevant", "window", "feed+lang", "until-a-tie"])
-def test_csv_and_json_lines_are_what_one_python_process_writes(big_db, flt, tmp_path):
-    with Store(big_db, create=False) as store:  # closed before the export forks
+def test_csv_and_json_lines_are_what_one_python_process_writes(items_db, flt, tmp_path):
+    with Store(items_db, create=False) as store:  # closed before the export forks
         assert len(store.time_splits(flt, 3, 1)) == 2  # so three runs, two of them forked
         expected_csv = python_csv(store, flt)
         _, rows = store.query_rows(flt, as_json=True)
@@ -100,8 +109,8 @@ def test_csv_and_json_lines_are_what_one_python_process_writes(big_db, flt, tmp_
             "relevant": bool(row[10]), "label": None if row[11] is None else bool(row[11]),
             "matches": json.loads(row[15]), "explanation": json.loads(row[16])} for row in plain]
     for workers in (1, 3):  # 3: the newest run here, two in forked processes
-        assert exported(big_db, flt, "csv", workers, tmp_path) == expected_csv
-        assert exported(big_db, flt, "jsonl", workers, tmp_path) == expected_jsonl
+        assert exported(items_db, flt, "csv", workers, tmp_path) == expected_csv
+        assert exported(items_db, flt, "jsonl", workers, tmp_path) == expected_jsonl
     # and the JSON says what the columns hold: booleans, a label or null, the lists as lists
     assert [json.loads(line) for line in expected_jsonl.splitlines()] == objects
 
@@ -115,21 +124,21 @@ def test_a_small_export_cut_into_runs_keeps_every_tail(tmp_path):
         assert exported(db, ItemFilter(), fmt, 3, tmp_path) == one and one.count(b"https://x.example/") == 10
 
 
-def test_an_export_into_a_pipe_is_the_same(big_db, tmp_path):
+def test_an_export_into_a_pipe_is_the_same(items_db, tmp_path):
     read_end, write_end = os.pipe()
     chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: os.read(read_end, 1 << 16), b"")))
     reader.start()
     with os.fdopen(write_end, "wb") as out:
-        n = export_items(big_db, ItemFilter(), None, "jsonl", out, 3, spool_dir=tmp_path, min_parallel=1)
+        n = export_items(items_db, ItemFilter(), None, "jsonl", out, 3, spool_dir=tmp_path, min_parallel=1)
     reader.join()
     os.close(read_end)
-    assert b"".join(chunks) == exported(big_db, ItemFilter(), "jsonl", 1, tmp_path)
-    assert n == PARALLEL_MIN_ITEMS + 1_500
+    assert b"".join(chunks) == exported(items_db, ItemFilter(), "jsonl", 1, tmp_path)
+    assert n == 3_000
 
 
-def test_runs_cut_at_times_add_up_to_the_whole_export(big_db):
-    with Store(big_db, create=False) as store:
+def test_runs_cut_at_times_add_up_to_the_whole_export(items_db):
+    with Store(items_db, create=False) as store:
         cuts = store.time_splits(ItemFilter(), 4, 1)
         assert len(cuts) == 3 and cuts == sorted(cuts, reverse=True)
         whole = [r[0] for r in store.query_rows(ItemFilter())[1]]
@@ -137,10 +146,11 @@ def test_runs_cut_at_times_add_up_to_the_whole_export(big_db):
                 for s, u in zip([*cuts, None], [None, *cuts], strict=True)]
         pieces = [[r[0] for r in store.query_rows(run)[1]] for run in runs]
         assert [i for piece in pieces for i in piece] == whole  # in order, none twice, none lost: ties at a cut stay together
-        assert all(pieces)  # uneven where 2,400 items share a time, but none empty
+        assert all(pieces)  # uneven where hundreds of items share a time, but none empty
         assert store.time_splits(ItemFilter(), 4, len(whole) + 1) == []  # too few for processes
 
 
+@pytest.mark.slow  # 21,500 items and five exports, four of them in their own process
 def test_the_cli_export_matches_and_a_dead_part_fails_it(big_db, tmp_path):
     from worker.processes import default_workers
     if default_workers() < 2:
