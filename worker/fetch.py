@@ -42,7 +42,7 @@ class Watch:
     next per-read timeout. Also fired by Fetcher.abort() when the daemon stops."""
 
     def __init__(self) -> None:
-        self.conn: urllib3.connection.HTTPConnection | None = None
+        self.sock: socket.socket | None = None  # the fetch's socket, once it has one
         self.fired = False
         self.over = False  # the fetch ended first
 
@@ -50,7 +50,7 @@ class Watch:
         if self.over:
             return
         self.fired = True
-        sock = getattr(self.conn, "sock", None)
+        sock = self.sock
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
@@ -108,16 +108,35 @@ class _Deadlines:
                 self._cond.wait(self._heap[0][0] - now if self._heap else None)
 
 
-class _TrackedHTTPConnection(urllib3.connection.HTTPConnection):
+class _Tracked:
+    """Tells the fetch's Watch (this thread's) which socket its connection reads from. A mixin, so
+    that super() is HTTPConnection's in one class and HTTPSConnection's in the other: a method of
+    the HTTP class borrowed by the HTTPS one made every HTTPS request a TypeError. The socket itself
+    is kept, not only the connection: a response that ends the connection (Connection: close) takes
+    the socket from it, and the deadline must still be able to shut it."""
+
+    sock: socket.socket | None
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._tell_watch()
+
     def request(self, *args, **kwargs):
+        self._tell_watch()
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def _tell_watch(self) -> None:
         watch = getattr(_current, "watch", None)
-        if watch is not None:
-            watch.conn = self
-        return super().request(*args, **kwargs)
+        if watch is not None and self.sock is not None:
+            watch.sock = self.sock
 
 
-class _TrackedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    request = _TrackedHTTPConnection.request
+class _TrackedHTTPConnection(_Tracked, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _TrackedHTTPSConnection(_Tracked, urllib3.connection.HTTPSConnection):
+    pass
 
 
 class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):

@@ -1,0 +1,89 @@
+"""Feeds over HTTPS, from a real TLS server on 127.0.0.1. Its certificate (tests/data/tls, self-signed
+for 127.0.0.1, valid until 2126) is trusted the way a user trusts a private CA: REQUESTS_CA_BUNDLE."""
+
+import ssl
+import threading
+
+import pytest
+
+from worker.config import PollConfig
+from worker.demo import FeedServer
+from worker.fetch import Fetcher
+
+from conftest import RELEVANT_ITEMS, REPO, newswatch, rss, write_config
+
+TLS = REPO / "tests" / "data" / "tls"
+
+
+@pytest.fixture
+def tls_server():
+    with FeedServer({"/feed": (rss(RELEVANT_ITEMS), "application/rss+xml")}) as server:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(TLS / "cert.pem", TLS / "key.pem")
+        server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+        yield server, f"https://127.0.0.1:{server.httpd.server_address[1]}/feed"
+
+
+def test_a_feed_over_https_is_fetched_then_asked_conditionally(tls_server, monkeypatch):
+    server, url = tls_server
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(TLS / "cert.pem"))
+    fetcher = Fetcher(PollConfig(timeout_seconds=5))
+    try:
+        first = fetcher.fetch(url)
+        assert (first.status, first.error) == ("ok", None) and b"Moscow" in (first.body or b"")
+        second = fetcher.fetch(url, etag=first.etag)  # on the same TLS connection, from the pool
+        assert (second.status, second.http_status) == ("not_modified", 304)
+    finally:
+        fetcher.close()
+    assert server.requests == [("/feed", 200), ("/feed", 304)]
+
+
+def test_an_untrusted_certificate_is_a_tls_error(tls_server, monkeypatch):
+    _, url = tls_server
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    fetcher = Fetcher(PollConfig(timeout_seconds=5))
+    try:
+        result = fetcher.fetch(url)
+    finally:
+        fetcher.close()
+    assert result.status == "error" and result.error.startswith("TLS error") and "CERTIFICATE_VERIFY_FAILED" in result.error
+
+
+def test_poll_stores_the_items_of_an_https_feed(tls_server, tmp_path):
+    _, url = tls_server
+    cfg = write_config(tmp_path, [url])
+    out = newswatch("--config", str(cfg), "poll", env={"REQUESTS_CA_BUNDLE": str(TLS / "cert.pem")})
+    assert out.returncode == 0 and out.stdout.startswith("polled 1 feed: 2 new items, 2 relevant, 0 errors"), out
+
+
+def test_the_deadline_cuts_a_stalled_body_on_a_connection_the_server_closes(tmp_path):
+    """A response with Connection: close hands its socket from the connection to the response; the
+    total deadline must still cut a body that stalls."""
+    import socket
+    import time
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n"
+                     b"Content-Length: 100000\r\n\r\n<rss>")
+        for _ in range(4):  # a byte every 0.3 s, then nothing: the last read starts 1.2 s in
+            time.sleep(0.3)
+            conn.sendall(b" ")
+        time.sleep(6)
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    fetcher = Fetcher(PollConfig(timeout_seconds=1.5))
+    started = time.monotonic()
+    try:
+        result = fetcher.fetch(f"http://127.0.0.1:{port}/feed")
+    finally:
+        fetcher.close()
+        listener.close()
+    assert result.status == "error" and "timed out" in (result.error or ""), result
+    # cut at the deadline (1.5 s), not when the last read times out (1.2 + 1.5 s)
+    assert time.monotonic() - started < 2.2, time.monotonic() - started
