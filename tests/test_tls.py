@@ -87,3 +87,20 @@ def test_the_deadline_cuts_a_stalled_body_on_a_connection_the_server_closes(tmp_
     assert result.status == "error" and "timed out" in (result.error or ""), result
     # cut at the deadline (1.5 s), not when the last read times out (1.2 + 1.5 s)
     assert time.monotonic() - started < 2.2, time.monotonic() - started
+
+
+def test_a_feed_moved_from_http_to_https_is_followed_and_the_list_updated(tls_server, tmp_path):
+    """The common move of a real feed: its http:// address answers 301 to https://."""
+    from scripted_server import Reply, ScriptedServer
+
+    from worker.feeds import read_opml
+    _, https_url = tls_server
+    old = ScriptedServer()
+    try:
+        old.routes["/rss"] = lambda h: Reply(301, b"", {"Location": https_url})
+        cfg = write_config(tmp_path, [f"{old.base_url}/rss"])
+        out = newswatch("--config", str(cfg), "poll", env={"REQUESTS_CA_BUNDLE": str(TLS / "cert.pem")})
+        assert out.stdout.startswith("polled 1 feed: 2 new items, 2 relevant, 0 errors"), out
+    finally:
+        old.close()
+    assert [f.url for f in read_opml(tmp_path / "feeds.opml")] == [https_url]
