@@ -54,6 +54,18 @@ def test_a_crash_after_a_301_does_not_duplicate_the_feed(tmp_path, server):
     assert [f.url for f in read_opml(tmp_path / "feeds.opml")] == [f"{server.base_url}/new"]
 
 
+def test_a_feed_that_moved_and_is_gone_is_one_disabled_feed_under_its_new_url(tmp_path, server):
+    server.routes["/old"] = lambda h: Reply(301, b"", {"Location": f"{server.base_url}/new"})
+    server.routes["/new"] = lambda h: Reply(410, b"gone")
+    cfg = write_config(tmp_path, [f"{server.base_url}/old"])
+    newswatch("--config", str(cfg), "poll")
+    assert [f.url for f in read_opml(tmp_path / "feeds.opml")] == [f"{server.base_url}/new"]
+    newswatch("--config", str(cfg), "poll", "--all")
+    assert len(server.paths("/old")) == 1 and len(server.paths("/new")) == 1  # not asked again
+    assert feed_row(tmp_path, "url, last_status, disabled_reason LIKE 'HTTP 410%'") == [
+        (f"{server.base_url}/new", "gone", 1)]  # one row, under the new URL, disabled
+
+
 def test_410_deactivates_the_feed_with_a_visible_reason(tmp_path, server):
     server.routes["/gone"] = lambda h: Reply(410, b"gone")
     server.routes["/ok"] = lambda h: Reply(200, FEED)

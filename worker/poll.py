@@ -389,7 +389,7 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
         reason = ("HTTP 410 Gone: the publisher removed this feed; it is not polled again "
                   "(`newswatch feeds remove` it, or re-add it to try again)")
         _record(store, feed, FeedUpdate(status="gone", next_poll=now + MAX_DELAY, http_status=410, error=reason,
-                                        disabled_reason=reason), batch, moved)
+                                        disabled_reason=reason, new_url=moved), batch, moved)
         return moved
     if result.status == "error" or (parsed is not None and parsed.error):
         error = parsed.error if result.status != "error" and parsed is not None else result.error
