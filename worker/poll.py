@@ -366,10 +366,10 @@ def _store_feed(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, fe
         return None
 
 
-def _record(store: Store, feed: FeedState, update: FeedUpdate, batch: Polls, moved: str | None) -> None:
+def _record(store: Store, feed: FeedState, update: FeedUpdate, batch: Polls) -> None:
     """A poll that gave no items: recorded with others in one transaction (Store.record_polls), unless
     the feed moved: that is recorded at once, before the feed list names its new URL (Store.record_poll)."""
-    if moved:
+    if update.new_url:
         store.record_poll(feed, update)
     else:
         batch.append((feed, update))
@@ -389,7 +389,7 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
         reason = ("HTTP 410 Gone: the publisher removed this feed; it is not polled again "
                   "(`newswatch feeds remove` it, or re-add it to try again)")
         _record(store, feed, FeedUpdate(status="gone", next_poll=now + MAX_DELAY, http_status=410, error=reason,
-                                        disabled_reason=reason, new_url=moved), batch, moved)
+                                        disabled_reason=reason, new_url=moved), batch)
         return moved
     if result.status == "error" or (parsed is not None and parsed.error):
         error = parsed.error if result.status != "error" and parsed is not None else result.error
@@ -397,7 +397,7 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
         log.warning("feed %s: %s", feed.url, error)
         when = next_poll(now, interval, errors=feed.error_count + 1, retry_after=result.retry_after)
         _record(store, feed, FeedUpdate(status="error", next_poll=when, http_status=result.http_status,
-                                        error=error, new_url=moved), batch, moved)
+                                        error=error, new_url=moved), batch)
         return moved
     if result.status == "not_modified" or parsed is None:
         summary.not_modified += 1
@@ -405,7 +405,7 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet, feed: FeedState, 
         _record(store, feed, FeedUpdate(
             status="not_modified" if result.status == "not_modified" else "unchanged", next_poll=when,
             http_status=result.http_status, etag=result.etag, last_modified=result.last_modified,
-            body_hash=fetched.body_hash, new_url=moved), batch, moved)
+            body_hash=fetched.body_hash, new_url=moved), batch)
         return moved
     checkpoint("poll.parsed")
     items = []
