@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -71,6 +72,21 @@ OTHER_ITEMS = [
 def feed_server():
     with FeedServer({}) as server:
         yield server
+
+
+# A self-signed certificate for 127.0.0.1, valid until 2126: trusted by a test as a private CA is
+# (REQUESTS_CA_BUNDLE for feeds, SSL_CERT_FILE for SMTP).
+TLS = REPO / "tests" / "data" / "tls"
+
+
+@pytest.fixture
+def tls_server():
+    """(the server, the https:// URL of its /feed: RELEVANT_ITEMS)."""
+    with FeedServer({"/feed": (rss(RELEVANT_ITEMS), "application/rss+xml")}) as server:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(TLS / "cert.pem", TLS / "key.pem")
+        server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+        yield server, f"https://127.0.0.1:{server.httpd.server_address[1]}/feed"
 
 
 def free_port() -> int:

@@ -8,9 +8,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from conftest import RELEVANT_ITEMS, REPO, SmtpSink, free_port, newswatch, rss, write_config
+from conftest import RELEVANT_ITEMS, TLS, SmtpSink, free_port, newswatch, rss, write_config
 
-TLS = REPO / "tests" / "data" / "tls"
 USER, PASSWORD = "newswatch", "s3cret pass"
 
 

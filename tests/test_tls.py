@@ -1,27 +1,12 @@
 """Feeds over HTTPS, from a real TLS server on 127.0.0.1. Its certificate (tests/data/tls, self-signed
 for 127.0.0.1, valid until 2126) is trusted the way a user trusts a private CA: REQUESTS_CA_BUNDLE."""
 
-import ssl
 import threading
 
-import pytest
-
 from worker.config import PollConfig
-from worker.demo import FeedServer
 from worker.fetch import Fetcher
 
-from conftest import RELEVANT_ITEMS, REPO, newswatch, rss, write_config
-
-TLS = REPO / "tests" / "data" / "tls"
-
-
-@pytest.fixture
-def tls_server():
-    with FeedServer({"/feed": (rss(RELEVANT_ITEMS), "application/rss+xml")}) as server:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(TLS / "cert.pem", TLS / "key.pem")
-        server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
-        yield server, f"https://127.0.0.1:{server.httpd.server_address[1]}/feed"
+from conftest import TLS, newswatch, write_config
 
 
 def test_a_feed_over_https_is_fetched_then_asked_conditionally(tls_server, monkeypatch):

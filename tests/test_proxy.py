@@ -1,0 +1,101 @@
+"""Polling through a proxy named by HTTP_PROXY / HTTPS_PROXY, as an analyst behind an institution's
+proxy does: a real proxy on 127.0.0.1 (forwarding GETs for http:// feeds, tunnelling CONNECT for
+https:// ones) between newswatch and the feed servers."""
+
+import http.client
+import socket
+import socketserver
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import RELEVANT_ITEMS, TLS, newswatch, rss, write_config
+
+
+class _Proxy(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+
+
+class _ProxyHandler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        while True:
+            line = self.rfile.readline().decode("latin-1").strip()
+            if not line:
+                return
+            method, target, _ = line.split(" ", 2)
+            headers = {}
+            while (header := self.rfile.readline().decode("latin-1").strip()):
+                name, _, value = header.partition(":")
+                headers[name.strip()] = value.strip()
+            self.server.seen.append(f"{method} {target}")
+            if method == "CONNECT":
+                self._tunnel(target)
+                return
+            self._forward(method, target, headers)
+
+    def _forward(self, method: str, target: str, headers: dict) -> None:
+        url = urlsplit(target)
+        upstream = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+        upstream.request(method, url.path or "/", headers={k: v for k, v in headers.items()
+                                                             if k.lower() != "proxy-connection"})
+        resp = upstream.getresponse()
+        body = resp.read()
+        self.wfile.write(f"HTTP/1.1 {resp.status} {resp.reason}\r\n".encode())
+        for name, value in resp.getheaders():
+            if name.lower() not in ("transfer-encoding", "content-length", "connection"):
+                self.wfile.write(f"{name}: {value}\r\n".encode())
+        self.wfile.write(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        upstream.close()
+
+    def _tunnel(self, target: str) -> None:
+        host, _, port = target.rpartition(":")
+        upstream = socket.create_connection((host, int(port)), timeout=5)
+        self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self.wfile.flush()
+
+        def pump(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        other = threading.Thread(target=pump, args=(upstream, self.connection), daemon=True)
+        other.start()
+        pump(self.connection, upstream)
+        other.join(5)
+        upstream.close()
+
+
+@pytest.fixture
+def proxy():
+    server = _Proxy()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield server, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_feeds_are_polled_through_the_proxy_the_environment_names(tmp_path, feed_server, tls_server, proxy):
+    server, proxy_url = proxy
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS[:1]), "application/rss+xml")
+    http_url = f"{feed_server.base_url}/rss"
+    _, https_url = tls_server
+    cfg = write_config(tmp_path, [http_url, https_url])
+    env = {"HTTP_PROXY": proxy_url, "HTTPS_PROXY": proxy_url, "NO_PROXY": "", "no_proxy": "",
+           "REQUESTS_CA_BUNDLE": str(TLS / "cert.pem")}
+    out = newswatch("--config", str(cfg), "poll", env=env)
+    assert out.stdout.startswith("polled 2 feeds: 3 new items, 3 relevant, 0 errors"), out
+    assert sorted(server.seen) == sorted([f"GET {http_url}", f"CONNECT {urlsplit(https_url).netloc}"])
