@@ -2,7 +2,6 @@
 proxy does: a real proxy on 127.0.0.1 (forwarding GETs for http:// feeds, tunnelling CONNECT for
 https:// ones) between newswatch and the feed servers."""
 
-import http.client
 import socket
 import socketserver
 import threading
@@ -36,22 +35,26 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
             self.server.seen.append(f"{method} {target}")
             if method == "CONNECT":
                 self._tunnel(target)
-                return
-            self._forward(method, target, headers)
+            else:
+                self._forward(method, target, headers)
+            return
 
     def _forward(self, method: str, target: str, headers: dict) -> None:
+        """The request to the feed's server, and its answer relayed as it comes (the feed servers
+        here end the connection after each answer)."""
         url = urlsplit(target)
-        upstream = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
-        upstream.request(method, url.path or "/", headers={k: v for k, v in headers.items()
-                                                             if k.lower() != "proxy-connection"})
-        resp = upstream.getresponse()
-        body = resp.read()
-        self.wfile.write(f"HTTP/1.1 {resp.status} {resp.reason}\r\n".encode())
-        for name, value in resp.getheaders():
-            if name.lower() not in ("transfer-encoding", "content-length", "connection"):
-                self.wfile.write(f"{name}: {value}\r\n".encode())
-        self.wfile.write(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        upstream = socket.create_connection((url.hostname, url.port), timeout=10)
+        lines = [f"{method} {url.path or '/'} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()
+                                                             if k.lower() not in ("proxy-connection", "connection")]
+        upstream.sendall(("\r\n".join([*lines, "Connection: close", "", ""])).encode("latin-1"))
+        try:
+            while data := upstream.recv(65536):
+                self.wfile.write(data)
+                self.wfile.flush()
+        except OSError:
+            pass
         upstream.close()
+        self.server.shutdown_request(self.request)  # the answer ends with the connection
 
     def _tunnel(self, target: str) -> None:
         host, _, port = target.rpartition(":")
@@ -99,3 +102,39 @@ def test_feeds_are_polled_through_the_proxy_the_environment_names(tmp_path, feed
     out = newswatch("--config", str(cfg), "poll", env=env)
     assert out.stdout.startswith("polled 2 feeds: 3 new items, 3 relevant, 0 errors"), out
     assert sorted(server.seen) == sorted([f"GET {http_url}", f"CONNECT {urlsplit(https_url).netloc}"])
+
+
+def test_the_deadline_holds_through_the_proxy(proxy, monkeypatch):
+    """The proxy relays a body that drips, then stalls: the fetch still ends at its deadline."""
+    import time
+
+    from worker.config import PollConfig
+    from worker.fetch import Fetcher
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n\r\n<rss>")
+        for _ in range(4):  # a byte every 0.3 s, then nothing: the last read starts 1.2 s in
+            time.sleep(0.3)
+            conn.sendall(b" ")
+        time.sleep(6)
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    server, proxy_url = proxy
+    monkeypatch.setenv("HTTP_PROXY", proxy_url)
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.setenv("no_proxy", "")
+    fetcher = Fetcher(PollConfig(timeout_seconds=1.5))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/feed"
+    started = time.monotonic()
+    try:
+        result = fetcher.fetch(url)
+    finally:
+        fetcher.close()
+        listener.close()
+    assert server.seen == [f"GET {url}"]
+    assert result.status == "error" and "timed out" in (result.error or ""), result
+    assert time.monotonic() - started < 2.2, time.monotonic() - started  # the deadline, not 1.2 + 1.5 s

@@ -148,9 +148,18 @@ class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
 
 
 class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter, with pools whose connections tell the fetch's Watch their socket: directly,
+    and through an HTTP proxy (a SOCKS proxy brings connections of its own, left as they are)."""
+
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        return manager
 
 
 # Sites behind bot protection answer feed readers with 403 whatever they ask; the feed list marks those known.
