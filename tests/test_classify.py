@@ -259,6 +259,7 @@ def test_rules_errors_name_line_and_key(tmp_path):
 
 
 @needs_corpus
+@pytest.mark.slow  # 934 classifications of the labeled dev set
 def test_explain_false_gives_the_same_verdict():
     from worker.relevance.evaluate import read_labeled
     for item in read_labeled(REPO / "tests" / "data" / "labeled-dev.jsonl"):
