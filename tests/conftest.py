@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -72,6 +73,40 @@ OTHER_ITEMS = [
 def feed_server():
     with FeedServer({}) as server:
         yield server
+
+
+@pytest.fixture
+def stalling_feed():
+    """The URL of a feed (one request) whose answer, with Connection: close, drips a byte every 0.15 s
+    for 0.6 s and then stalls: a read that starts 0.6 s in waits out its whole timeout."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n"
+                     b"Content-Length: 100000\r\n\r\n<rss>")
+        for _ in range(4):
+            time.sleep(0.15)
+            conn.sendall(b" ")
+        time.sleep(6)
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/feed"
+    listener.close()
+
+
+def timed_fetch(url: str, timeout_seconds: float):
+    """(the FetchResult, seconds taken) of one fetch by a Fetcher of its own."""
+    from worker.config import PollConfig
+    from worker.fetch import Fetcher
+    fetcher = Fetcher(PollConfig(timeout_seconds=timeout_seconds))
+    started = time.monotonic()
+    try:
+        return fetcher.fetch(url), time.monotonic() - started
+    finally:
+        fetcher.close()
 
 
 # A self-signed certificate for 127.0.0.1, valid until 2126: trusted by a test as a private CA is

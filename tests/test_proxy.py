@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import RELEVANT_ITEMS, TLS, newswatch, rss, write_config
+from conftest import RELEVANT_ITEMS, TLS, newswatch, rss, timed_fetch, write_config
 
 
 class _Proxy(socketserver.ThreadingTCPServer):
@@ -104,37 +104,13 @@ def test_feeds_are_polled_through_the_proxy_the_environment_names(tmp_path, feed
     assert sorted(server.seen) == sorted([f"GET {http_url}", f"CONNECT {urlsplit(https_url).netloc}"])
 
 
-def test_the_deadline_holds_through_the_proxy(proxy, monkeypatch):
+def test_the_deadline_holds_through_the_proxy(proxy, stalling_feed, monkeypatch):
     """The proxy relays a body that drips, then stalls: the fetch still ends at its deadline."""
-    import time
-
-    from worker.config import PollConfig
-    from worker.fetch import Fetcher
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        conn.recv(65536)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n\r\n<rss>")
-        for _ in range(4):  # a byte every 0.15 s, then nothing: the last read starts 0.6 s in
-            time.sleep(0.15)
-            conn.sendall(b" ")
-        time.sleep(6)
-        conn.close()
-
-    threading.Thread(target=serve, daemon=True).start()
     server, proxy_url = proxy
     monkeypatch.setenv("HTTP_PROXY", proxy_url)
     monkeypatch.setenv("NO_PROXY", "")
     monkeypatch.setenv("no_proxy", "")
-    fetcher = Fetcher(PollConfig(timeout_seconds=0.8))
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/feed"
-    started = time.monotonic()
-    try:
-        result = fetcher.fetch(url)
-    finally:
-        fetcher.close()
-        listener.close()
-    assert server.seen == [f"GET {url}"]
+    result, seconds = timed_fetch(stalling_feed, 0.8)
+    assert server.seen == [f"GET {stalling_feed}"]
     assert result.status == "error" and "timed out" in (result.error or ""), result
-    assert time.monotonic() - started < 1.2, time.monotonic() - started  # the deadline, not 0.6 + 0.8 s
+    assert seconds < 1.2, seconds  # cut at the deadline (0.8 s), not when the last read times out (0.6 + 0.8 s)

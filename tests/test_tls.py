@@ -1,12 +1,10 @@
 """Feeds over HTTPS, from a real TLS server on 127.0.0.1. Its certificate (tests/data/tls, self-signed
 for 127.0.0.1, valid until 2126) is trusted the way a user trusts a private CA: REQUESTS_CA_BUNDLE."""
 
-import threading
-
 from worker.config import PollConfig
 from worker.fetch import Fetcher
 
-from conftest import TLS, newswatch, write_config
+from conftest import TLS, newswatch, timed_fetch, write_config
 
 
 def test_a_feed_over_https_is_fetched_then_asked_conditionally(tls_server, monkeypatch):
@@ -42,36 +40,12 @@ def test_poll_stores_the_items_of_an_https_feed(tls_server, tmp_path):
     assert out.returncode == 0 and out.stdout.startswith("polled 1 feed: 2 new items, 2 relevant, 0 errors"), out
 
 
-def test_the_deadline_cuts_a_stalled_body_on_a_connection_the_server_closes(tmp_path):
+def test_the_deadline_cuts_a_stalled_body_on_a_connection_the_server_closes(stalling_feed):
     """A response with Connection: close hands its socket from the connection to the response; the
     total deadline must still cut a body that stalls."""
-    import socket
-    import time
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        conn.recv(65536)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n"
-                     b"Content-Length: 100000\r\n\r\n<rss>")
-        for _ in range(4):  # a byte every 0.15 s, then nothing: the last read starts 0.6 s in
-            time.sleep(0.15)
-            conn.sendall(b" ")
-        time.sleep(6)
-        conn.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    fetcher = Fetcher(PollConfig(timeout_seconds=0.8))
-    started = time.monotonic()
-    try:
-        result = fetcher.fetch(f"http://127.0.0.1:{port}/feed")
-    finally:
-        fetcher.close()
-        listener.close()
+    result, seconds = timed_fetch(stalling_feed, 0.8)
     assert result.status == "error" and "timed out" in (result.error or ""), result
-    # cut at the deadline (0.8 s), not when the last read times out (0.6 + 0.8 s)
-    assert time.monotonic() - started < 1.2, time.monotonic() - started
+    assert seconds < 1.2, seconds  # cut at the deadline (0.8 s), not when the last read times out (0.6 + 0.8 s)
 
 
 def test_a_feed_moved_from_http_to_https_is_followed_and_the_list_updated(tls_server, tmp_path):
