@@ -63,3 +63,10 @@ def test_a_feed_moved_from_http_to_https_is_followed_and_the_list_updated(tls_se
     finally:
         old.close()
     assert [f.url for f in read_opml(tmp_path / "feeds.opml")] == [https_url]
+
+
+def test_feeds_add_reads_the_title_of_an_https_feed(tls_server, tmp_path):
+    _, url = tls_server
+    cfg = write_config(tmp_path, [])
+    out = newswatch("--config", str(cfg), "feeds", "add", url, env={"REQUESTS_CA_BUNDLE": str(TLS / "cert.pem")})
+    assert out.returncode == 0 and "fetched it once: its title is 'Test feed'" in out.stdout, out
