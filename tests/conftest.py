@@ -193,11 +193,19 @@ def newswatch(*args: str, cwd: Path | None = None, input: str | None = None, tim
     bounds child processes only."""
     env = dict(env or {})
     if process or {"NEWSWATCH_KILL_AT", "NEWSWATCH_CHECKPOINT_LOG"} & set(env):
-        full_env = {k: v for k, v in os.environ.items() if k != "NEWSWATCH_CONFIG"}
+        with _IN_PROCESS:  # the environment as it is between in-process runs, not inside one
+            full_env = {k: v for k, v in os.environ.items() if k != "NEWSWATCH_CONFIG"}
         full_env.update(env)
         return subprocess.run([sys.executable, "-m", "worker", *args], check=False, cwd=cwd or REPO, input=input,
                               capture_output=True, text=True, timeout=timeout, env=full_env)
-    return _newswatch_in_process(list(args), cwd or REPO, input, env)
+    with _IN_PROCESS:
+        return _newswatch_in_process(list(args), cwd or REPO, input, env)
+
+
+# An in-process run swaps what the whole process shares (argv, environment, working directory,
+# standard streams, logging): two at once, from a test's threads (the crash test runs its cases two
+# at a time), would run each other's commands. They take turns; child processes still run at once.
+_IN_PROCESS = threading.Lock()
 
 
 def _newswatch_in_process(args: list[str], cwd: Path, input: str | None,
