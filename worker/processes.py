@@ -35,10 +35,10 @@ def worker_pool(workers: int, initializer: Callable[..., None] | None = None,
                 initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
     """A pool of forked worker processes, all started now, before the pool's own threads or any the
     caller starts next (a thread holding a lock at fork leaves it held in the child). Each worker
-    ignores Ctrl-C (the parent stops, which ends the pool),
-    dies with its parent (on Linux) rather than live on as an orphan, and holds neither standard
-    input nor output, so a reader of the parent's output gets its end of file when the parent ends.
-    Then `initializer(*initargs)` runs in it."""
+    ignores Ctrl-C (the parent stops, which ends the pool), dies with its parent (on Linux) rather
+    than live on as an orphan, and holds neither standard input nor output, so a reader of the
+    parent's output gets its end of file when the parent ends. Then `initializer(*initargs)` runs in
+    it."""
     import multiprocessing as mp  # here: a command that forks no pool need not import it
     from concurrent.futures import ProcessPoolExecutor
     pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_start_worker,

@@ -66,7 +66,6 @@ def database_failure(path: str | Path, e: BaseException) -> DatabaseFailure:
     return DatabaseFailure(f"database error on {path}: {text}")
 
 
-
 class Store:
     def __init__(self, path: str | Path, create: bool = True):
         self.path = Path(path)

@@ -10,7 +10,6 @@ import gzip
 import zlib
 from collections import Counter
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from ..errors import UsageError
@@ -50,7 +49,8 @@ def _bundled() -> Background:
 def _read(path: str | Path | None) -> Background:
     try:
         if path is None:
-            raw = (resources.files("worker") / "data" / BUNDLED).read_bytes()
+            # beside the package's modules, as config.packaged_file finds the defaults
+            raw = (Path(__file__).parent.parent / "data" / BUNDLED).read_bytes()
             source = "the bundled December 2022 news corpus"
         else:
             raw = Path(path).read_bytes()
