@@ -152,17 +152,22 @@ def test_help_and_version_still_exit_0():
     assert out.returncode == 0 and out.stdout.startswith("Usage: newswatch rules eval")
 
 
-def test_rules_that_do_not_compile_stop_the_poll_before_anything_is_stored(tmp_path, feed_server):
-    """The rules compile while the first fetches are in flight; when they fail, nothing of that cycle
-    is stored and every feed is fetched in full next time."""
+def test_rules_that_do_not_compile_stop_the_poll_before_any_item_is_stored(tmp_path, feed_server):
+    """The rules compile when a feed first brings items: a cycle in which no feed changed needs none.
+    The first cycle with items fails before storing any, and the feed is fetched in full next time."""
     from conftest import RELEVANT_ITEMS, RULES, rss
-    feed_server.documents["/a"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    feed_server.documents["/a"] = (rss(RELEVANT_ITEMS[:1]), "application/rss+xml")
     rules = tmp_path / "rules.toml"
-    rules.write_text(RULES.read_text(encoding="utf-8") + '\n[[rules]]\nname = "x"\nall = ["nowhere"]\nweight = 1\n')
+    rules.write_text(RULES.read_text(encoding="utf-8"))
     cfg = write_config(tmp_path, [f"{feed_server.base_url}/a"])
     cfg.write_text(cfg.read_text().replace(str(RULES), str(rules)))
-    out = newswatch("--config", str(cfg), "poll")
+    assert newswatch("--config", str(cfg), "poll").stdout.startswith("polled 1 feed: 1 new item, 1 relevant")
+    rules.write_text(RULES.read_text(encoding="utf-8") + '\n[[rules]]\nname = "x"\nall = ["nowhere"]\nweight = 1\n')
+    unchanged = newswatch("--config", str(cfg), "poll", "--all")
+    assert unchanged.returncode == 0 and "(1 not modified)" in unchanged.stdout, unchanged.stdout + unchanged.stderr
+    feed_server.documents["/a"] = (rss(RELEVANT_ITEMS), "application/rss+xml")
+    out = newswatch("--config", str(cfg), "poll", "--all")
     assert out.returncode == 2 and out.stderr.strip().endswith("all: unknown concept 'nowhere'"), out.stderr
     rules.write_text(RULES.read_text(encoding="utf-8"))
-    again = newswatch("--config", str(cfg), "poll")
-    assert again.returncode == 0 and again.stdout.startswith("polled 1 feed: 2 new items, 2 relevant"), again.stdout
+    again = newswatch("--config", str(cfg), "poll", "--all")
+    assert again.returncode == 0 and again.stdout.startswith("polled 1 feed: 1 new item, 1 relevant"), again.stdout
