@@ -12,22 +12,18 @@ import os
 import re
 import socket
 import ssl
+import sys
 import threading
 import time
-import urllib.request
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
-import requests
 import urllib3
 import urllib3.connection
 import urllib3.connectionpool
-from requests.adapters import HTTPAdapter
 
 from .config import PollConfig
 from .records import FetchStatus
@@ -82,15 +78,6 @@ class _Deadlines:
         """The fetch is over: its deadline no longer fires (the entry leaves the heap when due)."""
         with self._cond:
             watch.over = True
-
-    @contextmanager
-    def stopped_on_exit(self, watch: Watch) -> Iterator[None]:
-        """Stops the watch on leaving, before an enclosing response gives its connection back to the
-        pool: a deadline firing later would shut a socket another fetch is using."""
-        try:
-            yield
-        finally:
-            self.stop(watch)
 
     def close(self) -> None:
         with self._cond:
@@ -147,21 +134,6 @@ class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
     ConnectionCls = _TrackedHTTPSConnection
 
 
-class _WatchedAdapter(HTTPAdapter):
-    """requests' adapter, with pools whose connections tell the fetch's Watch their socket: directly,
-    and through an HTTP proxy (a SOCKS proxy brings connections of its own, left as they are)."""
-
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):
-            manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-        return manager
-
-
 # Sites behind bot protection answer feed readers with 403 whatever they ask; the feed list marks those known.
 BLOCKED = "blocked (403): the site refuses automated readers"
 
@@ -184,16 +156,53 @@ class FetchResult:
     size: int = 0  # bytes received (decoded)
 
 
-def _environment_per_request() -> bool:
-    """Whether requests must consult the environment per request: a proxy is named (no_proxy is per
-    host), or a netrc file may hold a feed's credentials."""
-    netrc = [os.path.expanduser(os.environ.get("NETRC", "")),
-             *(os.path.expanduser(f"~/{n}") for n in (".netrc", "_netrc"))]
-    return bool(urllib.request.getproxies()) or any(n and os.path.exists(n) for n in netrc)
+_TRACKED_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+MAX_REDIRECTS = 30  # as requests, and browsers, allow
+ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+
+
+class _TooManyRedirects(Exception):
+    pass
+
+
+class _Environment:
+    """What the environment says about fetching, read once per Fetcher, with the variables and files
+    requests honours, so that a setup made for it works here: proxies (HTTP_PROXY, HTTPS_PROXY,
+    ALL_PROXY, NO_PROXY; the system's on macOS and Windows), credentials in a netrc file, and a CA
+    bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE). requests' own helpers read the proxies and the
+    netrc file, imported only where there are any: most machines have neither."""
+
+    def __init__(self) -> None:
+        self.ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+        self.proxies = sys.platform in ("darwin", "win32") or any(
+            name.lower().endswith("_proxy") and value for name, value in os.environ.items())
+        netrc = [os.path.expanduser(os.environ.get("NETRC", "")),
+                 *(os.path.expanduser(f"~/{n}") for n in (".netrc", "_netrc"))]
+        self.netrc = any(n and os.path.exists(n) for n in netrc)
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy URL for this URL (NO_PROXY honoured), or None to go direct."""
+        if not self.proxies:
+            return None
+        from requests.utils import get_environ_proxies, prepend_scheme_if_needed, select_proxy
+        proxy = select_proxy(url, get_environ_proxies(url))
+        return prepend_scheme_if_needed(proxy, "http") if proxy else None
+
+    def authorization(self, url: str) -> str | None:
+        """A Basic Authorization header from the netrc file's entry for the URL's host, if any."""
+        if not self.netrc:
+            return None
+        from requests.utils import get_netrc_auth
+        auth = get_netrc_auth(url)
+        return urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}")["authorization"] if auth else None
 
 
 class Fetcher:
-    """One requests.Session (connection reuse) shared by the threads of a poll cycle."""
+    """One urllib3 pool manager (connection reuse) shared by the threads of a poll cycle.
+
+    urllib3, on which requests is built, is spoken to directly: requests' own work per request
+    (settings merged from the environment, cookies, hooks, redirects re-resolved) was half the CPU of
+    a feed that answered 304, taken under the one interpreter lock the fetch threads share."""
 
     def __init__(self, poll: PollConfig):
         self.timeout = poll.timeout_seconds
@@ -201,28 +210,24 @@ class Fetcher:
         self.per_host = poll.per_host
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._hosts_lock = threading.Lock()
-        self.session = requests.Session()
         self._watches: set[Watch] = set()
         self._watches_lock = threading.Lock()
         self._deadlines = _Deadlines()
-        adapter = _WatchedAdapter(pool_connections=poll.concurrency, pool_maxsize=poll.concurrency, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        if not _environment_per_request():
-            # requests reads proxy variables, CA bundle variables and ~/.netrc on every request (a
-            # third of the CPU of a cycle of 304s); where none names a proxy or a netrc file, the CA
-            # bundle is the one setting left, and it is read once here.
-            self.session.trust_env = False
-            self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        self.session.headers.update({
-            "User-Agent": poll.user_agent,
-            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
-            "Accept-Encoding": "gzip, deflate",
-        })
+        self._env = _Environment()
+        self._url_timeout = urllib3.Timeout(connect=min(10.0, self.timeout), read=self.timeout)
+        self._headers = {"User-Agent": poll.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
+        self._pool_kwargs: dict = {"num_pools": poll.concurrency, "maxsize": poll.concurrency, "block": False,
+                                   "retries": False}
+        self._direct = urllib3.PoolManager(**self._pool_kwargs)
+        self._direct.pool_classes_by_scheme = _TRACKED_POOLS
+        self._proxied: dict[str, urllib3.PoolManager] = {}
+        self._managers_lock = threading.Lock()
 
     def close(self) -> None:
         self._deadlines.close()
-        self.session.close()
+        self._direct.clear()
+        for manager in self._proxied.values():
+            manager.clear()
 
     def abort(self) -> None:
         """End every fetch in flight now (the daemon is stopping)."""
@@ -237,6 +242,42 @@ class Fetcher:
             if host not in self._hosts:
                 self._hosts[host] = threading.BoundedSemaphore(self.per_host)
             return self._hosts[host]
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        """The direct pool manager, or the one through the URL's proxy. Connections through an HTTP
+        proxy are the tracked ones too, so the deadline holds; a SOCKS proxy brings connections of its
+        own (and needs PySocks, as requests does), left as they are."""
+        if url[:6].lower() == "https:" and "ssl_context" not in self._pool_kwargs:
+            self._start_tls()
+        proxy = self._env.proxy_for(url)
+        if proxy is None:
+            return self._direct
+        with self._managers_lock:
+            manager = self._proxied.get(proxy)
+            if manager is None:
+                from requests.utils import get_auth_from_url
+                username, password = get_auth_from_url(proxy)
+                if proxy.lower().startswith("socks"):
+                    from urllib3.contrib.socks import SOCKSProxyManager
+                    manager = SOCKSProxyManager(proxy, username=username or None, password=password or None,
+                                                **self._pool_kwargs)
+                else:
+                    headers = urllib3.make_headers(proxy_basic_auth=f"{username}:{password}") if username else None
+                    manager = urllib3.ProxyManager(proxy, proxy_headers=headers, **self._pool_kwargs)
+                    manager.pool_classes_by_scheme = _TRACKED_POOLS
+                self._proxied[proxy] = manager
+            return manager
+
+    def _start_tls(self) -> None:
+        """One TLS context for every connection, made at the first https:// URL: loading the CA
+        bundle takes 50 ms, and a context per connection would load it each time."""
+        with self._managers_lock:
+            if "ssl_context" in self._pool_kwargs:
+                return
+            context = _tls_context(self._env.ca_bundle)
+            for manager in (self._direct, *self._proxied.values()):
+                manager.connection_pool_kw["ssl_context"] = context
+            self._pool_kwargs["ssl_context"] = context
 
     def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         """One GET, at most [poll] per_host at a time to the same host (politeness)."""
@@ -264,78 +305,116 @@ class Fetcher:
         return result
 
     def _get(self, url: str, etag: str | None, last_modified: str | None, watch: Watch) -> FetchResult:
-        start = time.monotonic()
-        deadline = start + self.timeout
-        headers = {}
+        deadline = time.monotonic() + self.timeout
+        headers = dict(self._headers)
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         result = FetchResult(url=url, status="error")
         try:
-            with self.session.get(url, headers=headers, stream=True, allow_redirects=True,
-                                  timeout=(min(10.0, self.timeout), self.timeout)) as resp, \
-                    self._deadlines.stopped_on_exit(watch):
-                result.http_status = resp.status_code
-                result.final_url = resp.url
-                if resp.history and all(r.status_code in (301, 308) for r in resp.history):
-                    result.moved_to = resp.url
-                result.max_age = _max_age(resp.headers.get("Cache-Control"))
-                if resp.status_code in (429, 503):
-                    result.retry_after = _retry_after(resp.headers.get("Retry-After"))
-                if resp.status_code == 304:
-                    if not resp.raw.chunked:  # no body: reading none puts the connection back for reuse
-                        _ = resp.content  # (a chunked 304 has one, unbounded: that connection is closed)
-                    result.status = "not_modified"
-                    result.etag, result.last_modified = etag, last_modified
-                    return result
-                if resp.status_code == 403:  # said plainly: it is the site's choice, not a fault to chase here
-                    result.error = BLOCKED
-                    return result
-                if resp.status_code >= 400:
-                    result.error = f"HTTP {resp.status_code} {resp.reason or ''}".strip()
-                    return result
-                declared = resp.headers.get("Content-Length")
-                if declared and declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
-                    result.error = f"body too large: Content-Length {declared} > max_bytes {self.max_bytes}"
-                    return result
-                result.body = self._read_body(resp, deadline)
-                result.size = len(result.body)
-                result.status = "ok"
-                result.etag = resp.headers.get("ETag")
-                result.last_modified = resp.headers.get("Last-Modified")
-                result.content_type = resp.headers.get("Content-Type")
+            resp = self._open(url, headers, result)
+            read_through = False
+            try:
+                read_through = self._answer(resp, result, etag, last_modified, deadline)
+            finally:
+                # The deadline stops before the connection goes back to the pool: firing later, it
+                # would shut a socket another fetch is using.
+                self._deadlines.stop(watch)
+                if not read_through:
+                    resp.close()  # what is left unread ends with the connection
+                resp.release_conn()
         except _BodyError as e:
             result.error = str(e)
-        except requests.exceptions.SSLError as e:
+        except urllib3.exceptions.SSLError as e:
             result.error = f"TLS error: {_reason(e)}"
-        except requests.exceptions.Timeout:
-            result.error = f"timed out after {self.timeout:g}s"
-        except requests.exceptions.TooManyRedirects:
-            result.error = "too many redirects"
-        except requests.exceptions.ConnectionError as e:
+        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ProxyError,
+                urllib3.exceptions.ProtocolError) as e:  # (a NewConnectionError is also a timeout error)
             result.error = f"connection failed: {_reason(e)}"
-        except requests.exceptions.InvalidURL as e:
-            result.error = f"invalid URL: {e}"
-        except (requests.exceptions.RequestException, OSError, ssl.SSLError) as e:
+        except (urllib3.exceptions.TimeoutError, TimeoutError):
+            result.error = f"timed out after {self.timeout:g}s"
+        except _TooManyRedirects:
+            result.error = "too many redirects"
+        except urllib3.exceptions.LocationValueError as e:
+            result.error = f"invalid URL: {_reason(e)}"
+        except (urllib3.exceptions.HTTPError, OSError, ssl.SSLError, ImportError) as e:
             result.error = f"{type(e).__name__}: {_reason(e)}"
         return result
 
-    def _read_body(self, resp: requests.Response, deadline: float) -> bytes:
+    def _open(self, url: str, headers: dict[str, str], result: FetchResult) -> urllib3.BaseHTTPResponse:
+        """The answer at the end of the redirects; sets result.final_url and result.moved_to."""
+        statuses = []
+        for _ in range(MAX_REDIRECTS + 1):
+            hop_headers = headers
+            authorization = self._env.authorization(url)  # per host: none goes to another host
+            if authorization:
+                hop_headers = {**headers, "Authorization": authorization}
+            resp = self._manager(url).urlopen("GET", url, headers=hop_headers, redirect=False, retries=False,
+                                              preload_content=False, decode_content=True,
+                                              timeout=self._url_timeout)
+            location = resp.get_redirect_location()
+            if not location:
+                break
+            resp.close()  # a redirect's body is not read: that connection ends
+            resp.release_conn()
+            statuses.append(resp.status)
+            try:  # sent as UTF-8 by most servers, read as Latin-1 by http.client (as requests does)
+                location = location.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                pass
+            url = urljoin(url, location)
+        else:
+            raise _TooManyRedirects
+        result.final_url = url
+        if statuses and all(s in (301, 308) for s in statuses):
+            result.moved_to = url
+        return resp
+
+    def _answer(self, resp: urllib3.BaseHTTPResponse, result: FetchResult, etag: str | None,
+                last_modified: str | None, deadline: float) -> bool:
+        """Fill result from the answer; whether it was read to its end (its connection can serve again)."""
+        result.http_status = resp.status
+        result.max_age = _max_age(resp.headers.get("Cache-Control"))
+        if resp.status in (429, 503):
+            result.retry_after = _retry_after(resp.headers.get("Retry-After"))
+        if resp.status == 304:
+            result.status = "not_modified"
+            result.etag, result.last_modified = etag, last_modified
+            if resp.chunked:  # a chunked 304 has a body, unbounded: that connection is closed
+                return False
+            resp.read()  # no body: reading none puts the connection back for reuse
+            return True
+        if resp.status == 403:  # said plainly: it is the site's choice, not a fault to chase here
+            result.error = BLOCKED
+            return False
+        if resp.status >= 400:
+            result.error = f"HTTP {resp.status} {resp.reason or ''}".strip()
+            return False
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+            result.error = f"body too large: Content-Length {declared} > max_bytes {self.max_bytes}"
+            return False
+        result.body = self._read_body(resp, deadline)
+        result.size = len(result.body)
+        result.status = "ok"
+        result.etag = resp.headers.get("ETag")
+        result.last_modified = resp.headers.get("Last-Modified")
+        result.content_type = resp.headers.get("Content-Type")
+        return True
+
+    def _read_body(self, resp: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
         # read1 returns what one socket read gives (decoded, bounded by CHUNK), so a server that drips
         # a byte a second is cut off at the deadline instead of blocking until a full chunk arrives.
         parts: list[bytes] = []
         size = 0
-        raw = resp.raw
         while True:
             if time.monotonic() > deadline:
                 raise _BodyError(f"timed out after {self.timeout:g}s (total deadline) reading the body")
             try:
-                chunk = raw.read1(CHUNK, decode_content=True)
-            except TimeoutError:
+                chunk = resp.read1(CHUNK, decode_content=True)
+            except (TimeoutError, urllib3.exceptions.TimeoutError):
                 raise _BodyError(f"timed out after {self.timeout:g}s reading the body") from None
-            except (urllib3.exceptions.HTTPError, requests.RequestException, OSError, zlib.error,
-                    ValueError) as e:
+            except (urllib3.exceptions.HTTPError, OSError, zlib.error, ValueError) as e:
                 raise _BodyError(f"body unreadable: {_reason(e)}") from None
             if not chunk:
                 break
@@ -375,7 +454,7 @@ def _retry_after(value: str | None) -> int | None:
 
 
 def _reason(e: BaseException) -> str:
-    """The innermost useful message of a requests/urllib3 exception chain, on one line."""
+    """The innermost useful message of an urllib3 exception chain, on one line."""
     text = str(e)
     inner = e.__context__ or e.__cause__
     while inner is not None and not text:
@@ -388,3 +467,17 @@ def _reason(e: BaseException) -> str:
         return "DNS lookup failed"
     text = " ".join(text.split())
     return text[:300]
+
+
+def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """Certificates verified against the CA bundle the environment names, else certifi's (the one
+    requests uses), a file or a directory."""
+    import certifi
+    from urllib3.util.ssl_ import create_urllib3_context
+    context = create_urllib3_context()
+    where = ca_bundle or certifi.where()
+    if os.path.isdir(where):
+        context.load_verify_locations(capath=where)
+    else:
+        context.load_verify_locations(cafile=where)
+    return context

@@ -30,7 +30,6 @@ from .health import record_poll_outcome, reserve_poll_status
 from .parse import ParsedFeed, parse_feed
 from .processes import can_fork, default_workers, worker_pool
 from .records import FAILED_STATUSES, FeedState, FeedUpdate, NewItem
-from .relevance.classify import classify
 from .relevance.rules import RuleSet, RulesText, compile_rules, read_rules
 from .schedule import MAX_DELAY, next_poll, publishing
 from .store import DatabaseFailure, Store, database_failure
@@ -413,6 +412,7 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet | None, feed: Feed
             body_hash=fetched.body_hash, new_url=moved), batch)
         return moved
     checkpoint("poll.parsed")
+    from .relevance.classify import classify  # here: a cycle in which no feed changed needs none of it
     items = []
     for it in parsed.items:
         v = classify(ruleset, it.title, it.summary, it.content)

@@ -1,0 +1,73 @@
+"""What the environment tells the fetcher, as it told requests before: NO_PROXY beside a proxy,
+credentials from a netrc file (sent to their own host only), and redirects that never end. Real
+servers on 127.0.0.1 and 127.0.0.2."""
+
+import base64
+
+import pytest
+from scripted_server import Reply, ScriptedServer
+
+from worker.config import PollConfig
+from worker.fetch import Fetcher
+
+from conftest import RELEVANT_ITEMS, rss
+
+FEED = rss(RELEVANT_ITEMS)
+
+
+@pytest.fixture
+def server():
+    s = ScriptedServer()
+    yield s
+    s.close()
+
+
+def fetch(url: str):
+    fetcher = Fetcher(PollConfig(timeout_seconds=5))
+    try:
+        return fetcher.fetch(url)
+    finally:
+        fetcher.close()
+
+
+def test_no_proxy_sends_a_host_around_the_proxy(server, monkeypatch):
+    server.routes["/feed"] = lambda h: Reply(200, FEED, {"Content-Type": "application/rss+xml"})
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there: used, it would fail
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.delenv("no_proxy", raising=False)
+    result = fetch(f"{server.base_url}/feed")
+    assert result.status == "ok" and result.body == FEED, result
+    monkeypatch.setenv("NO_PROXY", "")
+    assert fetch(f"{server.base_url}/feed").error == "connection failed: connection refused"
+
+
+def test_netrc_credentials_go_to_their_host_and_not_across_a_redirect(tmp_path, server, monkeypatch):
+    other = ScriptedServer(host="127.0.0.2")
+    try:
+        expected = "Basic " + base64.b64encode(b"analyst:s3cret").decode()
+        server.routes["/private"] = lambda h: (Reply(200, FEED) if h.headers.get("Authorization") == expected
+                                               else Reply(401, b"who are you?"))
+        server.routes["/moved"] = lambda h: Reply(302, b"", {"Location": f"{other.base_url}/feed"})
+        other.routes["/feed"] = lambda h: Reply(200, FEED)
+        netrc = tmp_path / "netrc"
+        netrc.write_text("machine 127.0.0.1 login analyst password s3cret\n")
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        assert fetch(f"{server.base_url}/private").status == "ok"
+        moved = fetch(f"{server.base_url}/moved")
+        assert moved.status == "ok" and moved.final_url == f"{other.base_url}/feed" and moved.moved_to is None
+        assert server.paths("/moved")[0]["Authorization"] == expected
+        assert "Authorization" not in other.paths("/feed")[0]
+        monkeypatch.setenv("NETRC", str(tmp_path / "none"))
+        monkeypatch.setenv("HOME", str(tmp_path))
+        assert fetch(f"{server.base_url}/private").error == "HTTP 401 Unauthorized"
+    finally:
+        other.close()
+
+
+def test_a_redirect_loop_ends_as_too_many_redirects(server):
+    server.routes["/a"] = lambda h: Reply(301, b"", {"Location": "/b"})
+    server.routes["/b"] = lambda h: Reply(301, b"", {"Location": "/a"})
+    result = fetch(f"{server.base_url}/a")
+    assert result.status == "error" and result.error == "too many redirects", result
+    assert len(server.requests) == 31  # the first request and 30 redirects, as requests allowed
