@@ -137,6 +137,17 @@ def test_an_export_into_a_pipe_is_the_same(items_db, tmp_path):
     assert n == 3_000
 
 
+def test_an_export_appended_to_a_file_follows_what_it_held(items_db, tmp_path):
+    """`export >> file`: the kernel's copy of a part refuses a file opened for appending, and the
+    part is read and written instead."""
+    whole = exported(items_db, ItemFilter(), "jsonl", 1, tmp_path)
+    path = tmp_path / "appended.jsonl"
+    path.write_bytes(b"kept\n")
+    with path.open("ab") as out:
+        assert export_items(items_db, ItemFilter(), None, "jsonl", out, 3, spool_dir=tmp_path, min_parallel=1) == 3_000
+    assert path.read_bytes() == b"kept\n" + whole
+
+
 def test_runs_cut_at_times_add_up_to_the_whole_export(items_db):
     with Store(items_db, create=False) as store:
         cuts = store.time_splits(ItemFilter(), 4, 1)
