@@ -71,3 +71,28 @@ def test_a_redirect_loop_ends_as_too_many_redirects(server):
     result = fetch(f"{server.base_url}/a")
     assert result.status == "error" and result.error == "too many redirects", result
     assert len(server.requests) == 31  # the first request and 30 redirects, as requests allowed
+
+
+def test_credentials_written_in_the_feed_url_go_to_its_host(server):
+    expected = "Basic " + base64.b64encode(b"analyst:s3 cret").decode()
+    server.routes["/private"] = lambda h: (Reply(200, FEED) if h.headers.get("Authorization") == expected
+                                           else Reply(401, b"who are you?"))
+    host, port = server.httpd.server_address[:2]
+    assert fetch(f"http://analyst:s3%20cret@{host}:{port}/private").status == "ok"
+
+
+def test_a_cookie_a_redirect_sets_goes_back_to_its_host(server):
+    """A site's cookie check: it redirects to the same URL, setting a cookie, until the cookie comes back."""
+    server.routes["/feed"] = lambda h: (Reply(200, FEED) if "seen=1" in (h.headers.get("Cookie") or "")
+                                        else Reply(302, b"", {"Location": "/feed", "Set-Cookie": "seen=1; Path=/"}))
+    result = fetch(f"{server.base_url}/feed")
+    assert result.status == "ok" and len(server.requests) == 2, result
+
+
+def test_a_redirect_target_is_escaped_and_a_broken_one_is_an_invalid_url(server):
+    server.routes["/old"] = lambda h: Reply(301, b"", {"Location": "/new feed"})
+    server.routes["/new%20feed"] = lambda h: Reply(200, FEED)
+    result = fetch(f"{server.base_url}/old")
+    assert result.status == "ok" and result.moved_to == f"{server.base_url}/new%20feed", result
+    server.routes["/broken"] = lambda h: Reply(302, b"", {"Location": "http://[::1/x"})
+    assert fetch(f"{server.base_url}/broken").error.startswith("invalid URL: ")

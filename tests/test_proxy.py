@@ -4,6 +4,7 @@ https:// ones) between newswatch and the feed servers."""
 
 import socket
 import socketserver
+import ssl
 import threading
 from urllib.parse import urlsplit
 
@@ -114,3 +115,29 @@ def test_the_deadline_holds_through_the_proxy(proxy, stalling_feed, monkeypatch)
     assert server.seen == [f"GET {stalling_feed}"]
     assert result.status == "error" and "timed out" in (result.error or ""), result
     assert seconds < 1.2, seconds  # cut at the deadline (0.8 s), not when the last read times out (0.6 + 0.8 s)
+
+
+@pytest.fixture
+def tls_proxy():
+    """The same proxy, spoken to over TLS (an https:// proxy) with the test certificate."""
+    server = _Proxy()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS / "cert.pem", TLS / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield server, f"https://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_https_proxy_is_trusted_through_the_same_ca_bundle(tmp_path, feed_server, tls_server, tls_proxy):
+    """The proxy's own certificate is checked against REQUESTS_CA_BUNDLE, as the feeds' are."""
+    server, proxy_url = tls_proxy
+    feed_server.documents["/rss"] = (rss(RELEVANT_ITEMS[:1]), "application/rss+xml")
+    _, https_url = tls_server
+    cfg = write_config(tmp_path, [f"{feed_server.base_url}/rss", https_url])
+    env = {"HTTP_PROXY": proxy_url, "HTTPS_PROXY": proxy_url, "NO_PROXY": "", "no_proxy": "",
+           "REQUESTS_CA_BUNDLE": str(TLS / "cert.pem")}
+    out = newswatch("--config", str(cfg), "poll", env=env)
+    assert out.stdout.startswith("polled 2 feeds: 3 new items, 3 relevant, 0 errors"), out
+    assert len(server.seen) == 2

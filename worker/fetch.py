@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import urllib3
 import urllib3.connection
@@ -165,6 +165,10 @@ class _TooManyRedirects(Exception):
     pass
 
 
+class _Unfetchable(Exception):
+    """This machine's settings keep the feed from being fetched; the message says how."""
+
+
 class _Environment:
     """What the environment says about fetching, read once per Fetcher, with the variables and files
     requests honours, so that a setup made for it works here: proxies (HTTP_PROXY, HTTPS_PROXY,
@@ -174,8 +178,12 @@ class _Environment:
 
     def __init__(self) -> None:
         self.ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
-        self.proxies = sys.platform in ("darwin", "win32") or any(
-            name.lower().endswith("_proxy") and value for name, value in os.environ.items())
+        if sys.platform in ("darwin", "win32"):  # the system's settings too: asked of urllib, as requests does
+            import urllib.request
+            self.proxies = any(scheme != "no" for scheme in urllib.request.getproxies())
+        else:  # NO_PROXY alone (common in containers) sends nothing through a proxy
+            self.proxies = any(name.lower().endswith("_proxy") and name.lower() != "no_proxy" and value
+                               for name, value in os.environ.items())
         netrc = [os.path.expanduser(os.environ.get("NETRC", "")),
                  *(os.path.expanduser(f"~/{n}") for n in (".netrc", "_netrc"))]
         self.netrc = any(n and os.path.exists(n) for n in netrc)
@@ -194,7 +202,28 @@ class _Environment:
             return None
         from requests.utils import get_netrc_auth
         auth = get_netrc_auth(url)
-        return urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}")["authorization"] if auth else None
+        return _basic_auth(*auth) if auth else None
+
+
+def _basic_auth(username: str | None, password: str | None) -> str:
+    """A Basic Authorization header's value; the parts as a URL gives them, %-escapes undone."""
+    return urllib3.make_headers(basic_auth=f"{unquote(username or '')}:{unquote(password or '')}")["authorization"]
+
+
+def _redirect_target(url: str, location: str) -> str:
+    """Where a redirect's Location leads from `url`, as requests resolved it: read as UTF-8 (servers
+    send it so, http.client reads Latin-1), made absolute, escaped where a URL may not hold the
+    character as it is, and keeping the old fragment when it names none."""
+    try:
+        location = location.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        pass
+    try:
+        target = urllib3.util.parse_url(urljoin(url, location)).url
+    except ValueError:  # urllib3's LocationParseError is one too
+        raise urllib3.exceptions.LocationParseError(f"redirect to {location[:200]!r}") from None
+    fragment = urlsplit(url).fragment
+    return f"{target}#{fragment}" if fragment and not urlsplit(target).fragment else target
 
 
 class Fetcher:
@@ -247,9 +276,10 @@ class Fetcher:
         """The direct pool manager, or the one through the URL's proxy. Connections through an HTTP
         proxy are the tracked ones too, so the deadline holds; a SOCKS proxy brings connections of its
         own (and needs PySocks, as requests does), left as they are."""
-        if url[:6].lower() == "https:" and "ssl_context" not in self._pool_kwargs:
-            self._start_tls()
         proxy = self._env.proxy_for(url)
+        tls = url[:6].lower() == "https:" or (proxy or "")[:6].lower() == "https:"
+        if tls and "ssl_context" not in self._pool_kwargs:
+            self._start_tls()
         if proxy is None:
             return self._direct
         with self._managers_lock:
@@ -258,12 +288,19 @@ class Fetcher:
                 from requests.utils import get_auth_from_url
                 username, password = get_auth_from_url(proxy)
                 if proxy.lower().startswith("socks"):
-                    from urllib3.contrib.socks import SOCKSProxyManager
+                    try:
+                        from urllib3.contrib.socks import SOCKSProxyManager
+                    except ImportError:
+                        raise _Unfetchable(f"the SOCKS proxy {proxy} needs PySocks "
+                                           "(pip install requests[socks])") from None
                     manager = SOCKSProxyManager(proxy, username=username or None, password=password or None,
                                                 **self._pool_kwargs)
                 else:
                     headers = urllib3.make_headers(proxy_basic_auth=f"{username}:{password}") if username else None
-                    manager = urllib3.ProxyManager(proxy, proxy_headers=headers, **self._pool_kwargs)
+                    # An https:// proxy's own certificate is checked against the same CA bundle.
+                    manager = urllib3.ProxyManager(proxy, proxy_headers=headers,
+                                                   proxy_ssl_context=self._pool_kwargs.get("ssl_context"),
+                                                   **self._pool_kwargs)
                     manager.pool_classes_by_scheme = _TRACKED_POOLS
                 self._proxied[proxy] = manager
             return manager
@@ -324,7 +361,7 @@ class Fetcher:
                 if not read_through:
                     resp.close()  # what is left unread ends with the connection
                 resp.release_conn()
-        except _BodyError as e:
+        except (_BodyError, _Unfetchable) as e:
             result.error = str(e)
         except urllib3.exceptions.SSLError as e:
             result.error = f"TLS error: {_reason(e)}"
@@ -337,18 +374,29 @@ class Fetcher:
             result.error = "too many redirects"
         except urllib3.exceptions.LocationValueError as e:
             result.error = f"invalid URL: {_reason(e)}"
-        except (urllib3.exceptions.HTTPError, OSError, ssl.SSLError, ImportError) as e:
+        except (urllib3.exceptions.HTTPError, OSError, ssl.SSLError) as e:
             result.error = f"{type(e).__name__}: {_reason(e)}"
         return result
 
     def _open(self, url: str, headers: dict[str, str], result: FetchResult) -> urllib3.BaseHTTPResponse:
-        """The answer at the end of the redirects; sets result.final_url and result.moved_to."""
+        """The answer at the end of the redirects; sets result.final_url and result.moved_to.
+
+        As requests did: credentials go to their own host only (a netrc entry for the host, else those
+        written in the feed's URL), and cookies a redirect sets go back to its host on the next hops
+        (sites that check for cookies redirect to the same URL until they get one). Nothing is kept
+        from one fetch to the next."""
         statuses = []
+        start = urlsplit(url)
+        url_auth = _basic_auth(start.username, start.password) if start.username else None
+        cookies: dict[str, dict[str, str]] = {}  # host -> name -> value, set by this fetch's redirects
         for _ in range(MAX_REDIRECTS + 1):
-            hop_headers = headers
-            authorization = self._env.authorization(url)  # per host: none goes to another host
+            host = urlsplit(url).hostname or ""
+            hop_headers = dict(headers)
+            authorization = self._env.authorization(url) or (url_auth if host == start.hostname else None)
             if authorization:
-                hop_headers = {**headers, "Authorization": authorization}
+                hop_headers["Authorization"] = authorization
+            if cookies.get(host):
+                hop_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies[host].items())
             resp = self._manager(url).urlopen("GET", url, headers=hop_headers, redirect=False, retries=False,
                                               preload_content=False, decode_content=True,
                                               timeout=self._url_timeout)
@@ -358,11 +406,11 @@ class Fetcher:
             resp.close()  # a redirect's body is not read: that connection ends
             resp.release_conn()
             statuses.append(resp.status)
-            try:  # sent as UTF-8 by most servers, read as Latin-1 by http.client (as requests does)
-                location = location.encode("latin-1").decode("utf-8")
-            except UnicodeError:
-                pass
-            url = urljoin(url, location)
+            for cookie in resp.headers.getlist("Set-Cookie"):
+                name, _, value = cookie.split(";", 1)[0].partition("=")
+                if name.strip():
+                    cookies.setdefault(host, {})[name.strip()] = value.strip()
+            url = _redirect_target(url, location)
         else:
             raise _TooManyRedirects
         result.final_url = url
@@ -476,8 +524,11 @@ def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     from urllib3.util.ssl_ import create_urllib3_context
     context = create_urllib3_context()
     where = ca_bundle or certifi.where()
-    if os.path.isdir(where):
-        context.load_verify_locations(capath=where)
-    else:
-        context.load_verify_locations(cafile=where)
+    try:
+        if os.path.isdir(where):
+            context.load_verify_locations(capath=where)
+        else:
+            context.load_verify_locations(cafile=where)
+    except (OSError, ssl.SSLError) as e:  # named in the feed's error, as a TLS error
+        raise urllib3.exceptions.SSLError(f"CA bundle {where}: {e.strerror or e}") from None
     return context

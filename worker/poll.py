@@ -230,7 +230,8 @@ class FeedParser:
     def _start(self) -> ProcessPoolExecutor | None:
         try:
             return worker_pool(default_workers())
-        except (OSError, BrokenProcessPool) as e:  # a process limit, no memory: parse here this time
+        except OSError as e:  # a process limit, no memory: parse here this time
+            # (a worker that dies after its fork is found at its first parse, as one that dies later)
             log.warning("parsing in this process: worker processes did not start (%s)", e)
             return None
 
