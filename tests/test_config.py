@@ -156,12 +156,14 @@ def test_rules_that_do_not_compile_stop_the_poll_before_any_item_is_stored(tmp_p
     """The rules compile when a feed first brings items: a cycle in which no feed changed needs none.
     The first cycle with items fails before storing any, and the feed is fetched in full next time."""
     from conftest import RELEVANT_ITEMS, RULES, rss
-    feed_server.documents["/a"] = (rss(RELEVANT_ITEMS[:1]), "application/rss+xml")
+    feed_server.documents["/a"] = (rss([]), "application/rss+xml")  # the first feed parsed has no items
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES.read_text(encoding="utf-8"))
     cfg = write_config(tmp_path, [f"{feed_server.base_url}/a"])
     cfg.write_text(cfg.read_text().replace(str(RULES), str(rules)))
-    assert newswatch("--config", str(cfg), "poll").stdout.startswith("polled 1 feed: 1 new item, 1 relevant")
+    assert newswatch("--config", str(cfg), "poll").stdout.startswith("polled 1 feed: 0 new items, 0 relevant, 0 errors")
+    feed_server.documents["/a"] = (rss(RELEVANT_ITEMS[:1]), "application/rss+xml")
+    assert newswatch("--config", str(cfg), "poll", "--all").stdout.startswith("polled 1 feed: 1 new item, 1 relevant")
     rules.write_text(RULES.read_text(encoding="utf-8") + '\n[[rules]]\nname = "x"\nall = ["nowhere"]\nweight = 1\n')
     unchanged = newswatch("--config", str(cfg), "poll", "--all")
     assert unchanged.returncode == 0 and "(1 not modified)" in unchanged.stdout, unchanged.stdout + unchanged.stderr

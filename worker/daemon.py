@@ -35,8 +35,8 @@ def poll_job(cfg: Config, stop: threading.Event, parser: FeedParser | None = Non
     """The daemon's poll job: one cycle and its log line. A cycle that fails as a whole (the database
     is full or locked, the rules file was broken by an edit) is logged on one line and the job
     returns normally, so the next interval tries again; poll_cycle has recorded it for `health`. (A
-    rules file that no longer compiles fails the first cycle in which a feed brings items, before
-    they are stored: until then there is nothing to classify and the rules are not compiled.)
+    rules file that no longer compiles fails the first cycle in which a feed changes, before its
+    items are stored: until then there is nothing to classify and the rules are not compiled.)
     Returns whether the cycle worked."""
     # Rules are re-read each cycle so an edited rules file takes effect without a restart.
     started = time.monotonic()

@@ -100,7 +100,7 @@ def poll_cycle(cfg: Config, all_feeds: bool = False, stop: threading.Event | Non
 
 def _poll(cfg: Config, all_feeds: bool, stop: threading.Event | None, ruleset: RuleSet | None,
           progress: Progress | None, summary: PollSummary, parser: FeedParser | None) -> None:
-    rules = ruleset or read_rules(cfg.classifier.rules)  # compiled when a feed first brings items
+    rules = ruleset or read_rules(cfg.classifier.rules)  # compiled when a feed first changes
     feed_list = read_opml(cfg.feeds.opml)
     with Store(cfg.database.path) as store:
         reserve_poll_status(cfg.database.path)  # while there is room: a full disk can still be reported
@@ -155,7 +155,7 @@ def _fetch_and_store(cfg: Config, store: Store, rules: RuleSet | RulesText, due:
     for feed in due:
         pool.submit(_fetch_and_parse, fetcher, parser, feed, slots, halt, arrived)
     waiting = len(due)
-    # Compiled when a feed first brings items to classify: compiling takes 0.2-0.3 s of this
+    # Compiled when a feed first brings something new to parse: compiling takes 0.2-0.3 s of this
     # process's one interpreter lock, under which the fetch threads wait, and a cycle in which no
     # feed changed (a cron job's usual poll) needs no rules. Rules that do not compile stop the cycle
     # before any item is stored; polls that found nothing new may already be recorded.
@@ -172,8 +172,8 @@ def _fetch_and_store(cfg: Config, store: Store, rules: RuleSet | RulesText, due:
             waiting -= 1
             if fetched is None:
                 continue
-            if ruleset is None and fetched.parsed is not None and fetched.parsed.items:
-                ruleset = compile_rules(rules)
+            if ruleset is None and fetched.parsed is not None:
+                ruleset = compile_rules(rules) if isinstance(rules, RulesText) else rules
             new_url = _store_feed(store, cfg, ruleset, feed, fetched, summary, batch)
             if new_url:
                 moved[feed.url] = new_url
@@ -381,7 +381,7 @@ def _record(store: Store, feed: FeedState, update: FeedUpdate, batch: Polls) -> 
 
 def _store_result(store: Store, cfg: Config, ruleset: RuleSet | None, feed: FeedState, fetched: Fetched,
                   summary: PollSummary, batch: Polls) -> str | None:
-    """`ruleset` is None only for a feed that brought no items (it was not needed yet)."""
+    """`ruleset` is None only while no feed has brought anything new to parse."""
     checkpoint("poll.fetched")
     result, parsed = fetched.result, fetched.parsed
     summary.feeds += 1
@@ -414,6 +414,7 @@ def _store_result(store: Store, cfg: Config, ruleset: RuleSet | None, feed: Feed
         return moved
     checkpoint("poll.parsed")
     from .relevance.classify import classify  # here: a cycle in which no feed changed needs none of it
+    assert ruleset is not None  # compiled by _fetch_and_store for the first feed parsed
     items = []
     for it in parsed.items:
         v = classify(ruleset, it.title, it.summary, it.content)
