@@ -79,6 +79,14 @@ def test_stats(polled):
     assert "per day, last 7 days by publication date" in table and "  none\n" in table
 
 
+def test_stats_counts_a_feeds_errors_in_words(polled, tmp_path):
+    db = sqlite3.connect(tmp_path / "db" / "newswatch.db")
+    for count, words in ((1, "error, 1 error "), (2, "error, 2 errors ")):
+        db.execute("UPDATE feeds SET last_status = 'error', error_count = ?", (count,))
+        db.commit()
+        assert words in run(polled, "stats", "--days", "100000")
+
+
 def test_label_and_rules_eval_from_db(polled, tmp_path):
     out = run(polled, "label", "https://a.example/3", "relevant", "--note", "sport, but say it counts")
     assert out.startswith("labeled item 3 relevant (disagrees with the rules)")

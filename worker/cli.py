@@ -325,7 +325,7 @@ def stats(ctx: Context, days: int, fmt: str) -> None:
         click.echo("  none")
     click.echo("\nper feed, same window, most relevant first:")
     for f in data["per_feed"]:
-        health = f"{f['last_status'] or 'never polled'}" + (f", {f['error_count']} errors" if f["error_count"] else "")
+        health = f"{f['last_status'] or 'never polled'}" + (f", {plural(f['error_count'], 'error')}" if f["error_count"] else "")
         click.echo(f"  {f['items']:>7} items {f['relevant']:>5} relevant  {health:24}  {f['feed'] or f['url']}")
 
 
