@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from scripted_server import ScriptedServer
 
 from worker.cli import main
 from worker.demo import FeedServer
@@ -123,6 +124,14 @@ def tls_server():
         server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
         yield server, f"https://127.0.0.1:{server.httpd.server_address[1]}/feed"
 
+
+
+@pytest.fixture
+def scripted_server():
+    """A server on 127.0.0.1 that answers each path with the replies a test scripts (scripted_server.py)."""
+    s = ScriptedServer()
+    yield s
+    s.close()
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -83,13 +83,17 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
         upstream.close()
 
 
-@pytest.fixture
-def proxy():
-    server = _Proxy()
+def _serving(server: _Proxy, scheme: str):
+    """(the proxy, its URL) while it serves."""
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield server, f"http://127.0.0.1:{server.server_address[1]}"
+    yield server, f"{scheme}://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def proxy():
+    yield from _serving(_Proxy(), "http")
 
 
 def test_feeds_are_polled_through_the_proxy_the_environment_names(tmp_path, feed_server, tls_server, proxy):
@@ -124,10 +128,7 @@ def tls_proxy():
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(TLS / "cert.pem", TLS / "key.pem")
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield server, f"https://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    yield from _serving(server, "https")
 
 
 def test_an_https_proxy_is_trusted_through_the_same_ca_bundle(tmp_path, feed_server, tls_server, tls_proxy):
