@@ -1,13 +1,14 @@
-"""What the environment tells the fetcher, as it told requests before: NO_PROXY beside a proxy,
-credentials from a netrc file (sent to their own host only), and redirects that never end. Real
-servers on 127.0.0.1 and 127.0.0.2."""
+"""What the fetcher does as requests did before: NO_PROXY beside a proxy; credentials from a netrc
+file or written in the feed's URL, sent to their own site only; cookies and targets of redirects;
+redirects that never end. Real servers on 127.0.0.1 and 127.0.0.2."""
 
 import base64
 
+import pytest
 from scripted_server import Reply, ScriptedServer
 
 from worker.config import PollConfig
-from worker.fetch import Fetcher
+from worker.fetch import Fetcher, _same_site_for_credentials
 
 from conftest import RELEVANT_ITEMS, rss
 
@@ -71,6 +72,33 @@ def test_credentials_written_in_the_feed_url_go_to_its_host(scripted_server):
                                            else Reply(401, b"who are you?"))
     host, port = scripted_server.httpd.server_address[:2]
     assert fetch(f"http://analyst:s3%20cret@{host}:{port}/private").status == "ok"
+
+
+def test_credentials_written_in_the_feed_url_do_not_follow_a_redirect_to_another_port(scripted_server):
+    other = ScriptedServer()
+    try:
+        scripted_server.routes["/moved"] = lambda h: Reply(302, b"", {"Location": f"{other.base_url}/feed"})
+        other.routes["/feed"] = lambda h: Reply(200, FEED)
+        host, port = scripted_server.httpd.server_address[:2]
+        result = fetch(f"http://analyst:s3cret@{host}:{port}/moved")
+        assert result.status == "ok" and result.final_url == f"{other.base_url}/feed", result
+        assert scripted_server.paths("/moved")[0]["Authorization"].startswith("Basic ")
+        assert "Authorization" not in other.paths("/feed")[0]
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("url, target, kept", [
+    ("http://a.example/feed", "http://a.example/new", True),
+    ("http://a.example/feed", "https://a.example/feed", True),  # to TLS on the default ports
+    ("http://a.example:80/feed", "https://a.example:443/feed", True),
+    ("https://a.example/feed", "http://a.example/feed", False),  # from TLS to plain text
+    ("http://a.example:8080/feed", "https://a.example/feed", False),
+    ("http://a.example/feed", "http://a.example:8080/feed", False),
+    ("http://a.example/feed", "http://b.example/feed", False),
+])
+def test_which_redirects_keep_the_credentials_of_a_feed_url(url, target, kept):
+    assert _same_site_for_credentials(url, target) is kept
 
 
 def test_a_cookie_a_redirect_sets_goes_back_to_its_host(scripted_server):

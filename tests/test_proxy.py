@@ -2,6 +2,7 @@
 proxy does: a real proxy on 127.0.0.1 (forwarding GETs for http:// feeds, tunnelling CONNECT for
 https:// ones) between newswatch and the feed servers."""
 
+import base64
 import socket
 import socketserver
 import ssl
@@ -9,6 +10,10 @@ import threading
 from urllib.parse import urlsplit
 
 import pytest
+from scripted_server import Reply
+
+from worker.config import PollConfig
+from worker.fetch import Fetcher
 
 from conftest import RELEVANT_ITEMS, TLS, newswatch, rss, timed_fetch, write_config
 
@@ -142,3 +147,23 @@ def test_an_https_proxy_is_trusted_through_the_same_ca_bundle(tmp_path, feed_ser
     out = newswatch("--config", str(cfg), "poll", env=env)
     assert out.stdout.startswith("polled 2 feeds: 3 new items, 3 relevant, 0 errors"), out
     assert len(server.seen) == 2
+
+
+def test_credentials_in_a_feed_url_reach_its_server_but_not_the_proxy_request_line(proxy, scripted_server,
+                                                                                   monkeypatch):
+    """A proxy logs its request lines: the user and password go in the Authorization header only."""
+    server, proxy_url = proxy
+    expected = "Basic " + base64.b64encode(b"analyst:s3cret").decode()
+    scripted_server.routes["/private"] = lambda h: (Reply(200, rss(RELEVANT_ITEMS)) if h.headers.get("Authorization")
+                                                    == expected else Reply(401, b"who are you?"))
+    monkeypatch.setenv("HTTP_PROXY", proxy_url)
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.setenv("no_proxy", "")
+    netloc = urlsplit(scripted_server.base_url).netloc
+    fetcher = Fetcher(PollConfig(timeout_seconds=5))
+    try:
+        result = fetcher.fetch(f"http://analyst:s3cret@{netloc}/private")
+    finally:
+        fetcher.close()
+    assert result.status == "ok", result
+    assert server.seen == [f"GET http://{netloc}/private"]

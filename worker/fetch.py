@@ -157,7 +157,7 @@ class FetchResult:
 
 
 _TRACKED_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
-MAX_REDIRECTS = 30  # as requests, and browsers, allow
+MAX_REDIRECTS = 30  # as requests allows
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 
 
@@ -170,11 +170,12 @@ class _Unfetchable(Exception):
 
 
 class _Environment:
-    """What the environment says about fetching, read once per Fetcher, with the variables and files
-    requests honours, so that a setup made for it works here: proxies (HTTP_PROXY, HTTPS_PROXY,
-    ALL_PROXY, NO_PROXY; the system's on macOS and Windows), credentials in a netrc file, and a CA
-    bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE). requests' own helpers read the proxies and the
-    netrc file, imported only where there are any: most machines have neither."""
+    """What the environment says about fetching, with the variables and files requests honours, so
+    that a setup made for it works here: proxies (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY; the
+    system's on macOS and Windows), credentials in a netrc file, and a CA bundle (REQUESTS_CA_BUNDLE,
+    CURL_CA_BUNDLE). Whether there is any proxy or netrc file, and the CA bundle, are read once per
+    Fetcher; where there are some, requests' own helpers read them for each URL, as requests did
+    (most machines have neither, and import nothing for them)."""
 
     def __init__(self) -> None:
         self.ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
@@ -226,8 +227,22 @@ def _redirect_target(url: str, location: str) -> str:
     return f"{target}#{fragment}" if fragment and not urlsplit(target).fragment else target
 
 
+def _same_site_for_credentials(url: str, target: str) -> bool:
+    """Whether credentials sent to `url` may follow a redirect to `target`, by requests' rule: the
+    same host, and the same scheme and port, or http to https on the default ports."""
+    old, new = urlsplit(url), urlsplit(target)
+    if old.hostname != new.hostname:
+        return False
+    defaults = {"http": 80, "https": 443}
+    old_port, new_port = old.port or defaults.get(old.scheme), new.port or defaults.get(new.scheme)
+    if (old.scheme, old_port, new.scheme, new_port) == ("http", 80, "https", 443):
+        return True
+    return old.scheme == new.scheme and old_port == new_port
+
+
 class Fetcher:
-    """One urllib3 pool manager (connection reuse) shared by the threads of a poll cycle.
+    """urllib3 pool managers (connection reuse: one direct, one per proxy) shared by the threads of a
+    poll cycle.
 
     urllib3, on which requests is built, is spoken to directly: requests' own work per request
     (settings merged from the environment, cookies, hooks, redirects re-resolved) was half the CPU of
@@ -381,25 +396,28 @@ class Fetcher:
     def _open(self, url: str, headers: dict[str, str], result: FetchResult) -> urllib3.BaseHTTPResponse:
         """The answer at the end of the redirects; sets result.final_url and result.moved_to.
 
-        As requests did: credentials go to their own host only (a netrc entry for the host, else those
-        written in the feed's URL), and cookies a redirect sets go back to its host on the next hops
-        (sites that check for cookies redirect to the same URL until they get one). Nothing is kept
-        from one fetch to the next."""
+        As requests did: credentials go to their own site only. A netrc entry goes to its host; those
+        written in the feed's URL go in a header (never in the request line, which an HTTP proxy
+        logs), until a redirect leaves the URL's host, port or scheme (http to https on the default
+        ports excepted). Cookies a redirect sets go back to its origin on the next hops (sites that
+        check for cookies redirect to the same URL until they get one). Nothing is kept from one
+        fetch to the next."""
         statuses = []
-        start = urlsplit(url)
-        url_auth = _basic_auth(start.username, start.password) if start.username else None
-        cookies: dict[str, dict[str, str]] = {}  # host -> name -> value, set by this fetch's redirects
+        parts = urllib3.util.parse_url(url)
+        url_auth = _basic_auth(*parts.auth.partition(":")[::2]) if parts.auth else None
+        cookies: dict[tuple[str, str, int | None], dict[str, str]] = {}  # origin -> name -> value
         for _ in range(MAX_REDIRECTS + 1):
-            host = urlsplit(url).hostname or ""
+            parts = urllib3.util.parse_url(url)
+            origin = (parts.scheme or "", parts.host or "", parts.port)
             hop_headers = dict(headers)
-            authorization = self._env.authorization(url) or (url_auth if host == start.hostname else None)
+            authorization = self._env.authorization(url) or url_auth
             if authorization:
                 hop_headers["Authorization"] = authorization
-            if cookies.get(host):
-                hop_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies[host].items())
-            resp = self._manager(url).urlopen("GET", url, headers=hop_headers, redirect=False, retries=False,
-                                              preload_content=False, decode_content=True,
-                                              timeout=self._url_timeout)
+            if cookies.get(origin):
+                hop_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies[origin].items())
+            resp = self._manager(url).urlopen("GET", parts._replace(auth=None).url, headers=hop_headers,
+                                              redirect=False, retries=False, preload_content=False,
+                                              decode_content=True, timeout=self._url_timeout)
             location = resp.get_redirect_location()
             if not location:
                 break
@@ -409,8 +427,11 @@ class Fetcher:
             for cookie in resp.headers.getlist("Set-Cookie"):
                 name, _, value = cookie.split(";", 1)[0].partition("=")
                 if name.strip():
-                    cookies.setdefault(host, {})[name.strip()] = value.strip()
-            url = _redirect_target(url, location)
+                    cookies.setdefault(origin, {})[name.strip()] = value.strip()
+            target = _redirect_target(url, location)
+            if url_auth and not _same_site_for_credentials(url, target):
+                url_auth = None
+            url = target
         else:
             raise _TooManyRedirects
         result.final_url = url
