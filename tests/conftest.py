@@ -125,13 +125,13 @@ def tls_server():
         yield server, f"https://127.0.0.1:{server.httpd.server_address[1]}/feed"
 
 
-
 @pytest.fixture
 def scripted_server():
     """A server on 127.0.0.1 that answers each path with the replies a test scripts (scripted_server.py)."""
     s = ScriptedServer()
     yield s
     s.close()
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -7,20 +7,15 @@ import base64
 import pytest
 from scripted_server import Reply, ScriptedServer
 
-from worker.config import PollConfig
-from worker.fetch import Fetcher, _same_site_for_credentials
+from worker.fetch import _same_site_for_credentials
 
-from conftest import RELEVANT_ITEMS, rss
+from conftest import RELEVANT_ITEMS, rss, timed_fetch
 
 FEED = rss(RELEVANT_ITEMS)
 
 
 def fetch(url: str):
-    fetcher = Fetcher(PollConfig(timeout_seconds=5))
-    try:
-        return fetcher.fetch(url)
-    finally:
-        fetcher.close()
+    return timed_fetch(url, 5)[0]
 
 
 def test_no_proxy_sends_a_host_around_the_proxy(scripted_server, monkeypatch):

@@ -12,9 +12,6 @@ from urllib.parse import urlsplit
 import pytest
 from scripted_server import Reply
 
-from worker.config import PollConfig
-from worker.fetch import Fetcher
-
 from conftest import RELEVANT_ITEMS, TLS, newswatch, rss, timed_fetch, write_config
 
 
@@ -160,10 +157,6 @@ def test_credentials_in_a_feed_url_reach_its_server_but_not_the_proxy_request_li
     monkeypatch.setenv("NO_PROXY", "")
     monkeypatch.setenv("no_proxy", "")
     netloc = urlsplit(scripted_server.base_url).netloc
-    fetcher = Fetcher(PollConfig(timeout_seconds=5))
-    try:
-        result = fetcher.fetch(f"http://analyst:s3cret@{netloc}/private")
-    finally:
-        fetcher.close()
+    result, _ = timed_fetch(f"http://analyst:s3cret@{netloc}/private", 5)
     assert result.status == "ok", result
     assert server.seen == [f"GET http://{netloc}/private"]

@@ -404,10 +404,10 @@ class Fetcher:
         fetch to the next."""
         statuses = []
         parts = urllib3.util.parse_url(url)
-        url_auth = _basic_auth(*parts.auth.partition(":")[::2]) if parts.auth else None
+        user, _, password = (parts.auth or "").partition(":")
+        url_auth = _basic_auth(user, password) if parts.auth else None
         cookies: dict[tuple[str, str, int | None], dict[str, str]] = {}  # origin -> name -> value
         for _ in range(MAX_REDIRECTS + 1):
-            parts = urllib3.util.parse_url(url)
             origin = (parts.scheme or "", parts.host or "", parts.port)
             hop_headers = dict(headers)
             authorization = self._env.authorization(url) or url_auth
@@ -432,6 +432,7 @@ class Fetcher:
             if url_auth and not _same_site_for_credentials(url, target):
                 url_auth = None
             url = target
+            parts = urllib3.util.parse_url(url)
         else:
             raise _TooManyRedirects
         result.final_url = url
